@@ -1,0 +1,129 @@
+//! Fixed inputs shared by docvault's cross-host tests.
+//!
+//! Each golden case is a manifest built from pinned inputs (date, time, count, seed, run id):
+//! nothing is read from a clock, so the expected bytes are stored as plain files in
+//! `tests/golden/` and every host (native, `wasmtime run`, Node) must reproduce them exactly.
+//!
+//! Update the files after an intended format change with
+//! `UPDATE_GOLDEN=1 cargo test -p docvault-tests --test golden`, and review the diff.
+
+use std::path::PathBuf;
+
+use docvault_core::{
+    FailedDocument, FailureStage, Generator, GeneratorSpec, Label, Manifest, ManifestHeader,
+    SourceDescription,
+};
+
+/// The directory holding the golden files.
+pub fn golden_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("golden")
+}
+
+/// One golden case: a file name and how to build its manifest.
+#[derive(Debug, Clone, Copy)]
+pub struct GoldenCase {
+    /// File name under `tests/golden/`.
+    pub file: &'static str,
+    /// The CLI arguments that print the same manifest, when the CLI can (no failures).
+    pub cli_args: Option<&'static [&'static str]>,
+    build: fn() -> Manifest,
+}
+
+impl GoldenCase {
+    /// Builds the manifest from the pinned inputs.
+    pub fn manifest(&self) -> Manifest {
+        (self.build)()
+    }
+}
+
+/// Every golden case.
+pub const CASES: &[GoldenCase] = &[
+    GoldenCase {
+        file: "manifest-500-2026-11-27.json",
+        cli_args: Some(&[
+            "manifest",
+            "--generate",
+            "500",
+            "--date",
+            "2026-11-27",
+            "--at",
+            "2026-11-27T02:00:00Z",
+        ]),
+        build: || generated(500, 0, "prod", None, &[]),
+    },
+    GoldenCase {
+        file: "manifest-empty-2026-11-27.json",
+        cli_args: Some(&[
+            "manifest",
+            "--generate",
+            "0",
+            "--date",
+            "2026-11-27",
+            "--at",
+            "2026-11-27T02:00:00Z",
+        ]),
+        build: || generated(0, 0, "prod", None, &[]),
+    },
+    GoldenCase {
+        file: "manifest-failed-2026-11-27.json",
+        cli_args: None,
+        build: || {
+            generated(
+                20,
+                42,
+                "staging",
+                Some("golden-run-1"),
+                &[
+                    (
+                        3,
+                        FailureStage::Read,
+                        "permission denied reading the source object",
+                    ),
+                    (
+                        7,
+                        FailureStage::Store,
+                        "BadDigest: the body did not match x-amz-checksum-sha256",
+                    ),
+                    (11, FailureStage::Store, "SlowDown after 4 attempts"),
+                ],
+            )
+        },
+    },
+];
+
+/// A generated day where the listed documents failed instead of being stored.
+pub fn generated(
+    count: u64,
+    seed: u64,
+    environment: &str,
+    run_id: Option<&str>,
+    failures: &[(u64, FailureStage, &str)],
+) -> Manifest {
+    let spec = GeneratorSpec {
+        date: "2026-11-27".parse().expect("valid date"),
+        count,
+        seed,
+    };
+    let header = ManifestHeader {
+        backup_date: spec.date,
+        backup_timestamp: "2026-11-27T02:00:00Z".parse().expect("valid timestamp"),
+        environment: Label::new(environment).expect("valid environment"),
+        run_id: run_id.map(str::to_owned),
+        source: SourceDescription::Generator { count, seed },
+    };
+    let mut stored = Vec::new();
+    let mut failed = Vec::new();
+    for (i, g) in Generator::new(spec).enumerate() {
+        match failures.iter().find(|f| f.0 == i as u64) {
+            Some(&(_, stage, reason)) => failed.push(FailedDocument {
+                document_id: g.document.document_id.to_string(),
+                source: None,
+                stage,
+                reason: reason.to_owned(),
+                attempts: if stage == FailureStage::Read { 1 } else { 4 },
+            }),
+            None => stored.push(g.document),
+        }
+    }
+    Manifest::assemble(header, stored, failed).expect("golden inputs assemble")
+}

@@ -1,0 +1,123 @@
+//! Untrusted manifests are rejected with errors that say where and what.
+
+use docvault_core::{Manifest, ManifestError};
+use docvault_tests::CASES;
+use serde_json::{Value, json};
+
+fn good() -> Value {
+    serde_json::from_str(&CASES[2].manifest().to_json()).expect("JSON")
+}
+
+fn error_of(v: &Value) -> ManifestError {
+    Manifest::from_json(&v.to_string()).expect_err("must be rejected")
+}
+
+#[test]
+fn not_json() {
+    let e = Manifest::from_json("{\"schema_version\": 1,").expect_err("truncated");
+    assert_eq!(e.code(), "invalid_json");
+    assert!(e.to_string().contains("line 1"), "{e}");
+}
+
+#[test]
+fn wrong_schema_version() {
+    let mut v = good();
+    v["schema_version"] = json!(2);
+    let e = error_of(&v);
+    assert_eq!(e.code(), "schema_version");
+    assert!(e.to_string().contains("schema_version is 2"), "{e}");
+    v.as_object_mut().expect("object").remove("schema_version");
+    assert_eq!(error_of(&v).code(), "missing_field");
+}
+
+#[test]
+fn negative_size_names_the_document_field() {
+    let mut v = good();
+    v["documents"][4]["file_size"] = json!(-5);
+    let e = error_of(&v);
+    assert_eq!(e.code(), "invalid_json");
+    assert!(e.to_string().contains("documents[4].file_size"), "{e}");
+}
+
+#[test]
+fn duplicate_ids_name_both_entries() {
+    let mut v = good();
+    v["documents"][5] = v["documents"][2].clone();
+    let e = error_of(&v);
+    assert_eq!(e.code(), "duplicate_document_id");
+    let text = e.to_string();
+    assert!(text.starts_with("documents[5] (`"), "{text}");
+    assert!(text.contains("documents[2]"), "{text}");
+}
+
+#[test]
+fn counts_that_do_not_add_up() {
+    let mut v = good();
+    v["total_documents"] = json!(18);
+    let e = error_of(&v);
+    assert_eq!(e.code(), "count_mismatch");
+    assert!(e.to_string().contains("`total_documents` says 18"), "{e}");
+
+    let mut v = good();
+    let n = v["backup_summary"]["departments"]["hr"]
+        .as_u64()
+        .expect("count");
+    v["backup_summary"]["departments"]["hr"] = json!(n + 1);
+    let e = error_of(&v);
+    assert!(
+        e.to_string().contains("backup_summary.departments.hr"),
+        "{e}"
+    );
+}
+
+#[test]
+fn status_must_match_failures() {
+    let mut v = good();
+    v["status"] = json!("complete");
+    assert_eq!(error_of(&v).code(), "status_mismatch");
+}
+
+#[test]
+fn keys_must_stay_in_their_day() {
+    let mut v = good();
+    v["documents"][0]["object_key"] = json!("backups/2026-11-28/documents/x.txt");
+    let e = error_of(&v);
+    assert_eq!(e.code(), "key_outside_day");
+    assert!(
+        e.to_string().contains("backups/2026-11-27/documents/"),
+        "{e}"
+    );
+}
+
+#[test]
+fn path_traversal_ids_are_refused() {
+    let mut v = good();
+    v["documents"][0]["document_id"] = json!("../../etc/passwd");
+    let e = error_of(&v);
+    assert!(e.to_string().contains("documents[0].document_id"), "{e}");
+}
+
+#[test]
+fn failure_also_stored() {
+    let mut v = good();
+    v["failed_documents"][0]["document_id"] = v["documents"][0]["document_id"].clone();
+    let e = error_of(&v);
+    assert_eq!(e.code(), "invalid_failure");
+    assert!(e.to_string().contains("also listed as stored"), "{e}");
+}
+
+#[test]
+fn fuzz_regressions_do_not_panic() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/fuzz");
+    let mut n = 0;
+    for entry in std::fs::read_dir(&dir).expect("fixtures/fuzz exists") {
+        let bytes = std::fs::read(entry.expect("entry").path()).expect("readable");
+        if let Ok(text) = std::str::from_utf8(&bytes)
+            && let Ok(m) = Manifest::from_json(text)
+        {
+            assert_eq!(Manifest::from_json(&m.to_json()).as_ref(), Ok(&m));
+        }
+        n += 1;
+    }
+    assert!(n > 0, "no fuzz fixtures in {}", dir.display());
+}

@@ -1,0 +1,128 @@
+//! Properties of manifest assembly and parsing over arbitrary document sets.
+
+use docvault_core::{
+    BackupDate, Document, DocumentId, DocumentMetadata, FailedDocument, FailureStage, Label,
+    Layout, Manifest, ManifestError, ManifestHeader, Priority, Sha256Digest, SourceDescription,
+    Timestamp,
+};
+use proptest::prelude::*;
+
+fn date() -> BackupDate {
+    "2026-11-27".parse().expect("date")
+}
+
+fn header() -> ManifestHeader {
+    ManifestHeader {
+        backup_date: date(),
+        backup_timestamp: "2026-11-27T02:00:00Z".parse().expect("timestamp"),
+        environment: Label::new("dev").expect("label"),
+        run_id: Some("prop".into()),
+        source: SourceDescription::Directory {
+            path: "/src".into(),
+        },
+    }
+}
+
+prop_compose! {
+    fn document()(
+        id in "[a-z]{1,6}(/[a-z0-9_][a-z0-9_.-]{0,5}){0,2}",
+        doc_type in prop::sample::select(vec!["invoice", "receipt", "memo", "x-ray"]),
+        department in prop::sample::select(vec!["finance", "hr", "ops_2"]),
+        priority in prop::sample::select(vec![Priority::Low, Priority::Medium, Priority::High]),
+        confidential in any::<bool>(),
+        size in 0u64..(1 << 40),
+        hash in any::<[u8; 32]>(),
+        created in 0i64..4_000_000_000,
+        source in proptest::option::of("[ -~]{0,12}"),
+    ) -> Document {
+        let document_id = DocumentId::new(&id).expect("generated ids are valid");
+        Document {
+            object_key: Layout::new(date()).document_key(&document_id, Some("bin")),
+            document_id,
+            doc_type: Label::new(doc_type).expect("label"),
+            created_date: Timestamp::from_unix_seconds(created).expect("in range"),
+            file_size: size,
+            checksum: Sha256Digest(hash),
+            content_type: "application/octet-stream".into(),
+            source,
+            metadata: DocumentMetadata {
+                department: Label::new(department).expect("label"),
+                priority,
+                confidential,
+            },
+        }
+    }
+}
+
+/// Documents with unique ids.
+fn documents() -> impl Strategy<Value = Vec<Document>> {
+    prop::collection::vec(document(), 0..40).prop_map(|mut docs| {
+        docs.sort_by(|a, b| a.document_id.cmp(&b.document_id));
+        docs.dedup_by(|a, b| a.document_id == b.document_id);
+        docs
+    })
+}
+
+proptest! {
+    #[test]
+    fn summary_agrees_with_documents(docs in documents()) {
+        let m = Manifest::assemble(header(), docs.clone(), Vec::new()).expect("assembles");
+        prop_assert_eq!(m.total_documents, docs.len() as u64);
+        prop_assert_eq!(m.backup_summary.total_size_bytes, docs.iter().map(|d| d.file_size).sum::<u64>());
+        for (label, n) in &m.backup_summary.document_types {
+            prop_assert_eq!(*n, docs.iter().filter(|d| &d.doc_type == label).count() as u64);
+        }
+        for (label, n) in &m.backup_summary.departments {
+            prop_assert_eq!(*n, docs.iter().filter(|d| &d.metadata.department == label).count() as u64);
+        }
+        prop_assert_eq!(m.backup_summary.document_types.values().sum::<u64>(), m.total_documents);
+        prop_assert_eq!(m.backup_summary.departments.values().sum::<u64>(), m.total_documents);
+    }
+
+    #[test]
+    fn parse_of_serialize_is_identity(docs in documents(), fail_every in 2usize..6) {
+        let (failed, stored): (Vec<_>, Vec<_>) =
+            docs.into_iter().enumerate().partition(|(i, _)| i % fail_every == 0);
+        let failed = failed
+            .into_iter()
+            .map(|(_, d)| FailedDocument {
+                document_id: d.document_id.to_string(),
+                source: d.source,
+                stage: FailureStage::Store,
+                reason: "injected \"quoted\" \u{7} reason".into(),
+                attempts: 3,
+            })
+            .collect();
+        let stored = stored.into_iter().map(|(_, d)| d).collect();
+        let m = Manifest::assemble(header(), stored, failed).expect("assembles");
+        let text = m.to_json();
+        let back = Manifest::from_json(&text).expect("own output parses");
+        prop_assert_eq!(&back, &m);
+        prop_assert_eq!(back.to_json(), text);
+    }
+
+    #[test]
+    fn output_does_not_depend_on_input_order(docs in documents(), seed in any::<u64>()) {
+        let mut shuffled = docs.clone();
+        // A deterministic permutation from the seed.
+        let n = shuffled.len();
+        for i in (1..n).rev() {
+            let j = (seed.wrapping_mul(i as u64 + 1) >> 7) as usize % (i + 1);
+            shuffled.swap(i, j);
+        }
+        let a = Manifest::assemble(header(), docs, Vec::new()).expect("assembles");
+        let b = Manifest::assemble(header(), shuffled, Vec::new()).expect("assembles");
+        prop_assert_eq!(a.to_json(), b.to_json());
+    }
+
+    #[test]
+    fn edited_counts_are_caught(docs in documents(), bump in 1u64..1000) {
+        let m = Manifest::assemble(header(), docs, Vec::new()).expect("assembles");
+        let mut v: serde_json::Value = serde_json::from_str(&m.to_json()).expect("JSON");
+        let total = v["backup_summary"]["total_size_bytes"].as_u64().expect("u64");
+        v["backup_summary"]["total_size_bytes"] = total.wrapping_add(bump).into();
+        let err = Manifest::from_json(&v.to_string()).expect_err("edited total must fail");
+        let is_count = matches!(err, ManifestError::Count { .. });
+        prop_assert!(is_count, "{err}");
+    }
+}
