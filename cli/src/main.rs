@@ -178,7 +178,7 @@ fn run(cli: Cli, clock: &mut Clock) -> Result<(), CliError> {
                 },
             };
             let manifest = generated_manifest(spec, header)?;
-            let mut out = io::stdout().lock();
+            let mut out = io::BufWriter::with_capacity(1 << 16, io::stdout().lock());
             manifest
                 .write_json(&mut out)
                 .and_then(|()| out.flush())

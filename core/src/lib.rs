@@ -19,6 +19,7 @@
 
 pub mod diff;
 pub mod generate;
+mod json;
 pub mod layout;
 pub mod manifest;
 pub mod metrics;

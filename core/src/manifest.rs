@@ -73,22 +73,66 @@ pub struct BackupSummary {
 impl BackupSummary {
     /// The summary of `documents`.
     pub fn of(documents: &[Document]) -> Self {
-        let mut summary = Self::default();
+        let mut counter = SummaryCounter::default();
         for doc in documents {
-            bump(&mut summary.document_types, &doc.doc_type);
-            bump(&mut summary.departments, &doc.metadata.department);
-            summary.total_size_bytes = summary.total_size_bytes.saturating_add(doc.file_size);
+            counter.add(doc);
         }
-        summary
+        counter.finish()
     }
 }
 
-fn bump(map: &mut BTreeMap<Label, u64>, key: &Label) {
-    // Look up by reference first: most documents hit an existing entry and need no clone.
-    if let Some(n) = map.get_mut(key) {
-        *n += 1;
-    } else {
-        map.insert(key.clone(), 1);
+/// Counts labels: the first few distinct labels in a small vector (a day has a handful of types
+/// and departments, and a linear scan beats a tree lookup), any further ones in a tree, so
+/// hostile input with a million distinct labels stays O(n log n). Hands out ordered maps.
+#[derive(Debug, Default)]
+struct SummaryCounter {
+    types: LabelCounts,
+    departments: LabelCounts,
+    bytes: u64,
+}
+
+#[derive(Debug, Default)]
+struct LabelCounts {
+    few: Vec<(Label, u64)>,
+    more: BTreeMap<Label, u64>,
+}
+
+/// Distinct labels counted in the vector before the tree takes over.
+const FEW_LABELS: usize = 16;
+
+impl LabelCounts {
+    fn bump(&mut self, key: &Label) {
+        if let Some((_, n)) = self.few.iter_mut().find(|(k, _)| k == key) {
+            *n += 1;
+        } else if self.few.len() < FEW_LABELS {
+            self.few.push((key.clone(), 1));
+        } else if let Some(n) = self.more.get_mut(key) {
+            *n += 1;
+        } else {
+            self.more.insert(key.clone(), 1);
+        }
+    }
+
+    fn finish(self) -> BTreeMap<Label, u64> {
+        let mut all = self.more;
+        all.extend(self.few);
+        all
+    }
+}
+
+impl SummaryCounter {
+    fn add(&mut self, doc: &Document) {
+        self.types.bump(&doc.doc_type);
+        self.departments.bump(&doc.metadata.department);
+        self.bytes = self.bytes.saturating_add(doc.file_size);
+    }
+
+    fn finish(self) -> BackupSummary {
+        BackupSummary {
+            document_types: self.types.finish(),
+            departments: self.departments.finish(),
+            total_size_bytes: self.bytes,
+        }
     }
 }
 
@@ -123,7 +167,8 @@ pub struct FailedDocument {
 }
 
 /// What a run knows before it looks at any document.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ManifestHeader {
     /// The day backed up.
     pub backup_date: BackupDate,
@@ -132,9 +177,29 @@ pub struct ManifestHeader {
     /// Deployment environment (`dev`, `staging`, `prod`).
     pub environment: Label,
     /// The run's identity (e.g. the Lambda request id), when the host has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub run_id: Option<String>,
     /// Where the documents came from.
     pub source: SourceDescription,
+}
+
+/// Bytes [`Manifest::write_json`] buffers before handing them to its writer.
+const CHUNK: usize = 1 << 20;
+
+/// The fields of a manifest before its lists, in order, for serde.
+#[derive(Serialize)]
+struct Head<'a> {
+    schema_version: u32,
+    backup_date: BackupDate,
+    backup_timestamp: Timestamp,
+    environment: &'a Label,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    run_id: Option<&'a str>,
+    status: BackupStatus,
+    source: &'a SourceDescription,
+    total_documents: u64,
+    total_failed: u64,
+    backup_summary: &'a BackupSummary,
 }
 
 /// One day's backup manifest.
@@ -231,31 +296,35 @@ impl Manifest {
         if !failed.is_sorted_by(|a, b| a.document_id <= b.document_id) {
             failed.sort_by(|a, b| a.document_id.cmp(&b.document_id));
         }
-        if let Some(p) = documents
-            .windows(2)
-            .find(|p| p[0].document_id == p[1].document_id)
-        {
-            return Err(AssembleError::DuplicateDocumentId(p[1].document_id.clone()));
-        }
         if let Some(p) = failed
             .windows(2)
             .find(|p| p[0].document_id == p[1].document_id)
         {
             return Err(AssembleError::DuplicateFailure(p[1].document_id.clone()));
         }
-        let layout = Layout::new(header.backup_date);
-        let prefix = layout.documents_prefix();
-        if let Some(d) = documents
-            .iter()
-            .find(|d| !key_in_day(&d.object_key, &prefix))
-        {
-            return Err(AssembleError::KeyOutsideDay {
-                id: d.document_id.clone(),
-                key: d.object_key.clone(),
-                expected_prefix: prefix,
-            });
+        // One pass over the sorted documents: unique ids, keys inside the day and ascending
+        // (which proves them unique), and the summary.
+        let prefix = Layout::new(header.backup_date).documents_prefix();
+        let mut counter = SummaryCounter::default();
+        let mut keys_ascend = true;
+        for (i, d) in documents.iter().enumerate() {
+            if !key_in_day(&d.object_key, &prefix) {
+                return Err(AssembleError::KeyOutsideDay {
+                    id: d.document_id.clone(),
+                    key: d.object_key.clone(),
+                    expected_prefix: prefix,
+                });
+            }
+            if i > 0 {
+                let prev = &documents[i - 1];
+                if prev.document_id == d.document_id {
+                    return Err(AssembleError::DuplicateDocumentId(d.document_id.clone()));
+                }
+                keys_ascend &= prev.object_key < d.object_key;
+            }
+            counter.add(d);
         }
-        if let Some((key, first, second)) = duplicate_key(&documents) {
+        if !keys_ascend && let Some((key, first, second)) = duplicate_key(&documents) {
             return Err(AssembleError::DuplicateObjectKey { key, first, second });
         }
         if let Some(f) = failed.iter().find(|f| {
@@ -279,7 +348,7 @@ impl Manifest {
             source: header.source,
             total_documents: documents.len() as u64,
             total_failed: failed.len() as u64,
-            backup_summary: BackupSummary::of(&documents),
+            backup_summary: counter.finish(),
             documents,
             failed_documents: failed,
         })
@@ -288,20 +357,89 @@ impl Manifest {
     /// The canonical JSON text (UTF-8, one document per line, trailing newline).
     pub fn to_json(&self) -> String {
         let mut out = Vec::with_capacity(1024 + self.documents.len() * 400);
-        self.write_json(&mut out)
+        // Writing into the Vec itself: nothing to flush.
+        self.encode(&mut out, |_| Ok(()))
             .unwrap_or_else(|_| unreachable!("writing to a Vec cannot fail"));
-        // serde_json writes only valid UTF-8.
-        String::from_utf8(out).unwrap_or_else(|_| unreachable!("serde_json output is UTF-8"))
+        String::from_utf8(out).unwrap_or_else(|_| unreachable!("the encoder writes UTF-8"))
     }
 
-    /// Writes the canonical JSON text to `out`.
+    /// Writes the canonical JSON text to `out`, in chunks of about 1 MiB.
     ///
     /// # Errors
     /// Only the errors of `out` itself.
     pub fn write_json<W: io::Write>(&self, mut out: W) -> io::Result<()> {
+        let mut buf = Vec::with_capacity(CHUNK + 4096);
+        self.encode(&mut buf, |b| {
+            out.write_all(b)?;
+            b.clear();
+            Ok(())
+        })?;
+        out.write_all(&buf)
+    }
+
+    /// The same text produced field by field through serde. It is the reference the fast path
+    /// is tested against; use [`Manifest::to_json`].
+    #[doc(hidden)]
+    pub fn to_json_reference(&self) -> String {
+        let mut out = Vec::new();
         let mut ser = serde_json::Serializer::with_formatter(&mut out, ManifestFormatter::new());
-        self.serialize(&mut ser).map_err(io::Error::other)?;
-        out.write_all(b"\n")
+        self.serialize(&mut ser)
+            .unwrap_or_else(|_| unreachable!("writing to a Vec cannot fail"));
+        out.push(b'\n');
+        String::from_utf8(out).unwrap_or_else(|_| unreachable!("serde_json writes UTF-8"))
+    }
+
+    /// Encodes into `buf`, calling `flush` whenever `buf` holds more than [`CHUNK`] bytes.
+    fn encode(
+        &self,
+        buf: &mut Vec<u8>,
+        mut flush: impl FnMut(&mut Vec<u8>) -> io::Result<()>,
+    ) -> io::Result<()> {
+        // Everything up to the summary goes through serde (small, and the formatter's layout).
+        let head = Head {
+            schema_version: self.schema_version,
+            backup_date: self.backup_date,
+            backup_timestamp: self.backup_timestamp,
+            environment: &self.environment,
+            run_id: self.run_id.as_deref(),
+            status: self.status,
+            source: &self.source,
+            total_documents: self.total_documents,
+            total_failed: self.total_failed,
+            backup_summary: &self.backup_summary,
+        };
+        let mut ser = serde_json::Serializer::with_formatter(&mut *buf, ManifestFormatter::new());
+        head.serialize(&mut ser).map_err(io::Error::other)?;
+        // The head ends with "\n}"; continue the object after it.
+        buf.truncate(buf.len() - 2);
+        buf.extend_from_slice(b",\n  \"documents\": [");
+        for (i, d) in self.documents.iter().enumerate() {
+            buf.extend_from_slice(if i == 0 { b"\n    " } else { b",\n    " });
+            crate::json::write_document(buf, d);
+            if buf.len() > CHUNK {
+                flush(buf)?;
+            }
+        }
+        buf.extend_from_slice(if self.documents.is_empty() {
+            b"]"
+        } else {
+            b"\n  ]"
+        });
+        buf.extend_from_slice(b",\n  \"failed_documents\": [");
+        for (i, f) in self.failed_documents.iter().enumerate() {
+            buf.extend_from_slice(if i == 0 { b"\n    " } else { b",\n    " });
+            crate::json::write_failure(buf, f);
+            if buf.len() > CHUNK {
+                flush(buf)?;
+            }
+        }
+        buf.extend_from_slice(if self.failed_documents.is_empty() {
+            b"]"
+        } else {
+            b"\n  ]"
+        });
+        buf.extend_from_slice(b"\n}\n");
+        Ok(())
     }
 
     /// Parses and validates a manifest from untrusted text: syntax, types, schema version, and
@@ -484,9 +622,50 @@ impl Manifest {
     }
 }
 
+/// Sorts by id.
+///
+/// Documents are large (about 200 bytes), so this sorts small `(prefix, position)` pairs and
+/// then moves each document once. The prefix is the id's first 16 bytes, big-endian and
+/// zero-padded: ids contain no NUL, so comparing prefixes is comparing ids whenever they differ
+/// within 16 bytes; runs of equal prefixes are then ordered by the full id.
 fn sort_documents(documents: &mut [Document]) {
-    if !documents.is_sorted_by(|a, b| a.document_id <= b.document_id) {
-        documents.sort_unstable_by(|a, b| a.document_id.cmp(&b.document_id));
+    if documents.is_sorted_by(|a, b| a.document_id <= b.document_id) {
+        return;
+    }
+    let prefix = |d: &Document| {
+        let mut p = [0u8; 16];
+        let id = d.document_id.as_str().as_bytes();
+        let n = id.len().min(16);
+        p[..n].copy_from_slice(&id[..n]);
+        u128::from_be_bytes(p)
+    };
+    let mut order: Vec<(u128, usize)> = documents
+        .iter()
+        .enumerate()
+        .map(|(i, d)| (prefix(d), i))
+        .collect();
+    order.sort_unstable();
+    for run in order.chunk_by_mut(|a, b| a.0 == b.0) {
+        if run.len() > 1 {
+            run.sort_unstable_by(|a, b| {
+                documents[a.1].document_id.cmp(&documents[b.1].document_id)
+            });
+        }
+    }
+    // Apply the permutation in place, one cycle at a time (a second 200-byte-per-document
+    // buffer would cost more in fresh pages than the moves themselves).
+    let mut source: Vec<usize> = order.into_iter().map(|(_, i)| i).collect();
+    for start in 0..source.len() {
+        let mut cur = start;
+        loop {
+            let next = source[cur];
+            source[cur] = cur;
+            if next == start || next == cur {
+                break;
+            }
+            documents.swap(cur, next);
+            cur = next;
+        }
     }
 }
 

@@ -194,6 +194,15 @@ impl Timestamp {
     }
 }
 
+impl Timestamp {
+    /// Appends the canonical form (without quotes).
+    pub(crate) fn write_to(self, out: &mut Vec<u8>) {
+        let mut buf = [0u8; 30];
+        let n = self.write(&mut buf);
+        out.extend_from_slice(&buf[..n]);
+    }
+}
+
 impl From<OffsetDateTime> for Timestamp {
     fn from(t: OffsetDateTime) -> Self {
         Self(t.to_offset(UtcOffset::UTC))
@@ -283,6 +292,15 @@ impl Sha256Digest {
     fn write_prefixed(&self, out: &mut [u8; 71]) {
         out[..7].copy_from_slice(b"sha256:");
         hex_into(&self.0, &mut out[7..]);
+    }
+}
+
+impl Sha256Digest {
+    /// Appends `sha256:<hex>` (without quotes).
+    pub(crate) fn write_to(&self, out: &mut Vec<u8>) {
+        let mut buf = [0u8; 71];
+        self.write_prefixed(&mut buf);
+        out.extend_from_slice(&buf);
     }
 }
 

@@ -10,7 +10,7 @@
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::layout::{Layout, normalize_prefix};
 use crate::manifest::{
@@ -19,7 +19,7 @@ use crate::manifest::{
 use crate::model::{BackupDate, Document, DocumentId, Label, Sha256Digest};
 
 /// Server-side encryption the host must request on every PUT.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "mode", rename_all = "kebab-case")]
 pub enum Encryption {
     /// No encryption header (local directories, or stores that encrypt by bucket default).
@@ -33,7 +33,7 @@ pub enum Encryption {
 }
 
 /// How a host should store one object.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ObjectPut {
     /// Full key, including the configured prefix.
     pub key: String,

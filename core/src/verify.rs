@@ -4,14 +4,14 @@
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::layout::Layout;
 use crate::manifest::Manifest;
 use crate::model::Sha256Digest;
 
 /// One object as a store reports it, key relative to the backup root.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ObservedObject {
     /// Key relative to the backup root (`backups/{date}/documents/...`).
     pub key: String,
