@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Runs every docvault test: the README's test command, and what CI (.ci/run) calls.
+# Installs what it needs first (scripts/setup.sh). Starts every service its tests use on
+# loopback and stops them on exit.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export CARGO_TERM_COLOR=never
+
+step() { printf '\n=== %s ===\n' "$*"; }
+
+step "setup"
+scripts/setup.sh
+
+step "format"
+cargo fmt --all -- --check
+
+step "clippy"
+cargo clippy --locked --workspace --all-targets -- -D warnings
+
+step "cargo test (core, CLI, golden files, schema, properties)"
+cargo test --locked --workspace
+
+step "wasm32-unknown-unknown: core imports nothing and writes the golden bytes"
+probe=$(scripts/build-wasm.sh unknown docvault-wasm-probe)
+node --test-reporter=spec tests/wasm/probe.mjs "$probe" tests/golden/manifest-500-2026-11-27.json
+
+step "benchmarks compile"
+cargo bench --locked -p docvault-core --no-run
+
+if [ -x infra/test.sh ]; then
+  step "infra: cfn-lint, checkov, static rules, deploy on moto"
+  infra/test.sh
+fi
+
+step "generated files are committed and current"
+git diff --exit-code -- tests/golden core/schema
+
+printf '\nall docvault tests passed\n'
