@@ -1,0 +1,317 @@
+//! Configuration from environment variables, checked once at cold start.
+//!
+//! Every error names the variable and says what to set, so a bad deployment fails on its first
+//! invocation with a message that points at the fix.
+
+use docvault_core::layout::normalize_prefix;
+use docvault_core::{Encryption, Label};
+
+/// Where the day's documents come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DocumentSource {
+    /// The spec's synthetic workload: `count` documents, seeded.
+    Generator {
+        /// Documents per day.
+        count: u64,
+        /// Generator seed.
+        seed: u64,
+    },
+    /// Objects under an S3 prefix (real documents from business systems).
+    S3 {
+        /// Source bucket.
+        bucket: String,
+        /// Key prefix.
+        prefix: String,
+    },
+}
+
+/// How metrics leave the function.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MetricsMode {
+    /// CloudWatch Embedded Metric Format lines on stdout: no API call, no IAM permission, and
+    /// metric delivery can never fail a backup.
+    Emf,
+    /// `PutMetricData` through aws-sdk-cloudwatch, for hosts whose logs CloudWatch does not read.
+    PutMetricData,
+}
+
+/// The validated configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    /// `BACKUP_BUCKET`.
+    pub bucket: String,
+    /// `BACKUP_PREFIX` (optional key prefix inside the bucket).
+    pub prefix: String,
+    /// `ENVIRONMENT`.
+    pub environment: Label,
+    /// `KMS_KEY_ID` (ARN preferred; the stack's bucket policy expects the ARN).
+    pub kms_key_id: Option<String>,
+    /// `DOCUMENT_SOURCE` + `DOCUMENT_COUNT` + `DOCUMENT_SEED`.
+    pub source: DocumentSource,
+    /// `UPLOAD_CONCURRENCY`.
+    pub concurrency: usize,
+    /// `METRICS_MODE`.
+    pub metrics: MetricsMode,
+    /// `METRICS_NAMESPACE`.
+    pub namespace: String,
+    /// `S3_FORCE_PATH_STYLE`: path-style addressing, for S3-compatible stores and local tests.
+    pub force_path_style: bool,
+    /// `MAX_ATTEMPTS`: SDK attempts per request (with exponential backoff) before a document is
+    /// recorded as failed.
+    pub max_attempts: u32,
+}
+
+impl Config {
+    /// The encryption every PUT requests.
+    pub fn encryption(&self) -> Encryption {
+        match &self.kms_key_id {
+            Some(id) => Encryption::Kms {
+                key_id: Some(id.clone()),
+            },
+            None => Encryption::None,
+        }
+    }
+}
+
+/// A configuration problem, naming the variable.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// A required variable is not set.
+    #[error("environment variable {name} is not set: {hint}")]
+    Missing {
+        /// The variable.
+        name: &'static str,
+        /// What to set it to.
+        hint: &'static str,
+    },
+    /// A variable has a value that cannot be used.
+    #[error("environment variable {name}={value:?} is invalid: {hint}")]
+    Invalid {
+        /// The variable.
+        name: &'static str,
+        /// Its value.
+        value: String,
+        /// What to set instead.
+        hint: &'static str,
+    },
+}
+
+impl Config {
+    /// Reads the configuration through `var` (the process environment in production, a map in
+    /// tests).
+    ///
+    /// # Errors
+    /// The first missing or invalid variable.
+    pub fn from_lookup(var: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let get = |name: &str| var(name).filter(|v| !v.trim().is_empty());
+        let required = |name: &'static str, hint: &'static str| {
+            get(name).ok_or(ConfigError::Missing { name, hint })
+        };
+        let invalid = |name: &'static str, value: String, hint: &'static str| {
+            ConfigError::Invalid { name, value, hint }
+        };
+
+        let bucket = required("BACKUP_BUCKET", "set it to the backup bucket's name")?;
+        if !(3..=63).contains(&bucket.len())
+            || !bucket
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.')
+        {
+            return Err(invalid(
+                "BACKUP_BUCKET",
+                bucket,
+                "use an S3 bucket name: 3-63 characters of a-z, 0-9, '-' and '.'",
+            ));
+        }
+        let prefix_raw = get("BACKUP_PREFIX").unwrap_or_default();
+        let prefix = normalize_prefix(&prefix_raw).map_err(|v| {
+            invalid(
+                "BACKUP_PREFIX",
+                v,
+                "use a relative prefix like team-a/ without '.', '..' or empty segments",
+            )
+        })?;
+        let env_raw = required("ENVIRONMENT", "set it to dev, staging or prod")?;
+        let environment = Label::new(&env_raw).map_err(|_| {
+            invalid(
+                "ENVIRONMENT",
+                env_raw,
+                "use a lowercase name such as dev, staging or prod",
+            )
+        })?;
+        let kms_key_id = match get("KMS_KEY_ID") {
+            Some(k) if k == "none" => None,
+            Some(k) => Some(k),
+            None => {
+                return Err(ConfigError::Missing {
+                    name: "KMS_KEY_ID",
+                    hint: "set it to the backup key's ARN (or `none` for a store without KMS)",
+                });
+            }
+        };
+        let number =
+            |name: &'static str, default: u64, min: u64, max: u64, hint: &'static str| match get(
+                name,
+            ) {
+                None => Ok(default),
+                Some(v) => match v.trim().parse::<u64>() {
+                    Ok(n) if (min..=max).contains(&n) => Ok(n),
+                    _ => Err(invalid(name, v, hint)),
+                },
+            };
+        let source = match get("DOCUMENT_SOURCE").as_deref() {
+            None | Some("generator") => DocumentSource::Generator {
+                count: number(
+                    "DOCUMENT_COUNT",
+                    docvault_core::generate::DEFAULT_COUNT,
+                    0,
+                    10_000_000,
+                    "use a whole number of documents from 0 to 10000000",
+                )?,
+                seed: number("DOCUMENT_SEED", 0, 0, u64::MAX, "use a whole number")?,
+            },
+            Some(uri) => match uri.strip_prefix("s3://") {
+                Some(rest) if !rest.is_empty() => {
+                    let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+                    DocumentSource::S3 {
+                        bucket: bucket.to_owned(),
+                        prefix: prefix.to_owned(),
+                    }
+                }
+                _ => {
+                    return Err(invalid(
+                        "DOCUMENT_SOURCE",
+                        uri.to_owned(),
+                        "use `generator` or `s3://bucket/prefix`",
+                    ));
+                }
+            },
+        };
+        let concurrency = number(
+            "UPLOAD_CONCURRENCY",
+            32,
+            1,
+            1024,
+            "use a whole number of parallel uploads from 1 to 1024",
+        )? as usize;
+        let metrics = match get("METRICS_MODE").as_deref() {
+            None | Some("emf") => MetricsMode::Emf,
+            Some("put-metric-data") => MetricsMode::PutMetricData,
+            Some(v) => {
+                return Err(invalid(
+                    "METRICS_MODE",
+                    v.to_owned(),
+                    "use `emf` (default) or `put-metric-data`",
+                ));
+            }
+        };
+        let namespace = get("METRICS_NAMESPACE")
+            .unwrap_or_else(|| docvault_core::metrics::DEFAULT_NAMESPACE.into());
+        let force_path_style = match get("S3_FORCE_PATH_STYLE").as_deref() {
+            None | Some("false" | "0") => false,
+            Some("true" | "1") => true,
+            Some(v) => {
+                return Err(invalid(
+                    "S3_FORCE_PATH_STYLE",
+                    v.to_owned(),
+                    "use true or false",
+                ));
+            }
+        };
+        let max_attempts = number(
+            "MAX_ATTEMPTS",
+            4,
+            1,
+            20,
+            "use a whole number of attempts from 1 to 20",
+        )? as u32;
+        Ok(Self {
+            bucket,
+            prefix,
+            environment,
+            kms_key_id,
+            source,
+            concurrency,
+            metrics,
+            namespace,
+            force_path_style,
+            max_attempts,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeMap;
+
+    fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: BTreeMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        Config::from_lookup(|k| map.get(k).cloned())
+    }
+
+    const BASE: [(&str, &str); 3] = [
+        ("BACKUP_BUCKET", "docvault-backups"),
+        ("ENVIRONMENT", "prod"),
+        ("KMS_KEY_ID", "arn:aws:kms:eu-west-1:111122223333:key/abc"),
+    ];
+
+    #[test]
+    fn defaults_follow_the_spec() {
+        let c = config(&BASE).unwrap();
+        assert_eq!(
+            c.source,
+            DocumentSource::Generator {
+                count: 500,
+                seed: 0
+            }
+        );
+        assert_eq!(c.namespace, "BackupSystem");
+        assert_eq!(c.metrics, MetricsMode::Emf);
+        assert_eq!(c.concurrency, 32);
+    }
+
+    #[test]
+    fn errors_name_the_variable() {
+        let e = config(&BASE[1..]).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "environment variable BACKUP_BUCKET is not set: set it to the backup bucket's name"
+        );
+        let mut vars = BASE.to_vec();
+        vars.push(("UPLOAD_CONCURRENCY", "0"));
+        assert!(
+            config(&vars)
+                .unwrap_err()
+                .to_string()
+                .contains("UPLOAD_CONCURRENCY=\"0\"")
+        );
+        let mut vars = BASE.to_vec();
+        vars.push(("DOCUMENT_SOURCE", "ftp://x"));
+        assert!(
+            config(&vars)
+                .unwrap_err()
+                .to_string()
+                .contains("DOCUMENT_SOURCE")
+        );
+        let e = config(&[("BACKUP_BUCKET", "b-1"), ("ENVIRONMENT", "dev")]).unwrap_err();
+        assert!(e.to_string().contains("KMS_KEY_ID"));
+    }
+
+    #[test]
+    fn s3_source() {
+        let mut vars = BASE.to_vec();
+        vars.push(("DOCUMENT_SOURCE", "s3://incoming/docs/"));
+        assert_eq!(
+            config(&vars).unwrap().source,
+            DocumentSource::S3 {
+                bucket: "incoming".into(),
+                prefix: "docs/".into()
+            }
+        );
+    }
+}

@@ -1,0 +1,203 @@
+//! # docvault-lambda
+//!
+//! The nightly backup as an AWS Lambda (`provided.al2023`, binary `bootstrap`), and the S3
+//! executor that other hosts link.
+//!
+//! **Contract.** The core decides what to upload (keys, headers, checksums, tags, the manifest
+//! last); this crate only does I/O: it reads the configuration once at cold start, builds the
+//! SDK clients once, and per invocation streams the day's documents into S3 with SSE-KMS and
+//! `x-amz-checksum-sha256`, commits the manifest with `If-None-Match: *`, and reports metrics
+//! (EMF by default). The handler is generic over [`store::ObjectStore`], so everything but the
+//! SDK calls is tested without AWS.
+
+pub mod config;
+pub mod event;
+pub mod executor;
+pub mod metrics;
+pub mod store;
+
+use std::time::Instant;
+
+use docvault_core::{
+    Generator, GeneratorSpec, ManifestHeader, MetricSet, PlanOptions, RunOutcome,
+    SourceDescription, Timestamp,
+};
+use serde_json::{Value, json};
+
+use crate::config::{Config, DocumentSource};
+use crate::event::{EventError, backup_date};
+use crate::executor::{BackupError, BackupOutcome, ExecuteOptions, execute};
+use crate::metrics::MetricsSink;
+use crate::store::ObjectStore;
+
+/// Everything built once per cold start.
+#[derive(Debug, Clone)]
+pub struct App<S> {
+    /// Validated configuration.
+    pub config: Config,
+    /// Where backups go.
+    pub store: S,
+    /// Where metrics go.
+    pub metrics: MetricsSink,
+}
+
+/// Why an invocation failed. `error_type` tells Lambda (and people) whether a retry can help.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum HandlerError {
+    /// The event names its day badly. Not retryable.
+    #[error(transparent)]
+    Event(#[from] EventError),
+    /// The run stopped or could not complete.
+    #[error(transparent)]
+    Backup(#[from] BackupError),
+    /// Some documents failed; the report lists them and a rerun completes the day. Retryable.
+    #[error(
+        "backup of {date} is incomplete: {failed} documents failed ({stored} stored); the report is \
+         at {report}; rerunning the same date completes it"
+    )]
+    Incomplete {
+        /// The day.
+        date: String,
+        /// Failed documents.
+        failed: u64,
+        /// Stored documents.
+        stored: u64,
+        /// Where the report is.
+        report: String,
+    },
+    /// This configuration cannot run yet.
+    #[error("{0}")]
+    Unsupported(String),
+}
+
+impl HandlerError {
+    /// `Retryable.*` when a later attempt can succeed, `Fatal.*` when someone must fix something.
+    pub fn error_type(&self) -> &'static str {
+        match self {
+            Self::Event(_) => "Fatal.BadEvent",
+            Self::Backup(BackupError::Fatal { .. }) => "Fatal.StoreRefused",
+            Self::Backup(BackupError::CorruptManifest { .. }) => "Fatal.CorruptManifest",
+            Self::Backup(BackupError::Plan(_)) => "Fatal.Plan",
+            Self::Backup(_) => "Retryable.Store",
+            Self::Incomplete { .. } => "Retryable.Incomplete",
+            Self::Unsupported(_) => "Fatal.Unsupported",
+        }
+    }
+}
+
+impl From<HandlerError> for lambda_runtime::Diagnostic {
+    fn from(e: HandlerError) -> Self {
+        Self {
+            error_type: e.error_type().to_owned(),
+            error_message: e.to_string(),
+        }
+    }
+}
+
+/// Handles one invocation. `now` is the host clock read once for this invocation; `run_id` is
+/// the Lambda request id.
+///
+/// # Errors
+/// [`HandlerError`]; metrics are sent in every case.
+pub async fn handle<S: ObjectStore>(
+    app: &App<S>,
+    event: &Value,
+    run_id: &str,
+    now: Timestamp,
+) -> Result<Value, HandlerError> {
+    let started = Instant::now();
+    let result = run(app, event, run_id, now).await;
+    let duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+    let outcome = match &result {
+        Ok(o) => RunOutcome::of(o.manifest()),
+        Err(HandlerError::Backup(BackupError::Fatal { stored, failed, .. })) => RunOutcome {
+            success: false,
+            documents: *stored,
+            bytes: 0,
+            failed: *failed,
+        },
+        Err(_) => RunOutcome::aborted(),
+    };
+    let set = MetricSet::for_run(
+        &app.config.namespace,
+        &app.config.environment,
+        now,
+        outcome,
+        Some(duration_ms),
+    );
+    app.metrics.send(&set).await;
+    let outcome = result?;
+    let m = outcome.manifest();
+    let t = outcome.transfer();
+    let mut response = json!({
+        "backup_date": m.backup_date,
+        "status": m.status,
+        "documents": m.total_documents,
+        "failed": m.total_failed,
+        "total_size_bytes": m.backup_summary.total_size_bytes,
+        "uploaded": t.uploaded,
+        "already_stored": t.already_stored,
+        "replaced": t.replaced,
+        "duration_ms": duration_ms,
+    });
+    match &outcome {
+        BackupOutcome::Completed { manifest_key, .. } => {
+            tracing::info!(key = %manifest_key, documents = m.total_documents, "backup complete");
+            response["manifest_key"] = json!(manifest_key);
+            response["already_complete"] = json!(false);
+            Ok(response)
+        }
+        BackupOutcome::AlreadyComplete { manifest_key, .. } => {
+            response["manifest_key"] = json!(manifest_key);
+            response["already_complete"] = json!(true);
+            Ok(response)
+        }
+        BackupOutcome::Incomplete { report_key, .. } => Err(HandlerError::Incomplete {
+            date: m.backup_date.to_string(),
+            failed: m.total_failed,
+            stored: m.total_documents,
+            report: report_key
+                .clone()
+                .unwrap_or_else(|| "(not written: the store refused it)".into()),
+        }),
+    }
+}
+
+async fn run<S: ObjectStore>(
+    app: &App<S>,
+    event: &Value,
+    run_id: &str,
+    now: Timestamp,
+) -> Result<BackupOutcome, HandlerError> {
+    let (date, origin) = backup_date(event, now)?;
+    tracing::info!(%date, ?origin, run_id, "starting backup");
+    let config = &app.config;
+    let (count, seed) = match &config.source {
+        DocumentSource::Generator { count, seed } => (*count, *seed),
+        DocumentSource::S3 { bucket, prefix } => {
+            return Err(HandlerError::Unsupported(format!(
+                "DOCUMENT_SOURCE=s3://{bucket}/{prefix} is not supported by this build yet; \
+                 use DOCUMENT_SOURCE=generator"
+            )));
+        }
+    };
+    let header = ManifestHeader {
+        backup_date: date,
+        backup_timestamp: now,
+        environment: config.environment.clone(),
+        run_id: Some(run_id.to_owned()),
+        source: SourceDescription::Generator { count, seed },
+    };
+    let options = PlanOptions {
+        prefix: config.prefix.clone(),
+        environment: config.environment.clone(),
+        encryption: config.encryption(),
+    };
+    let documents = Generator::new(GeneratorSpec { date, count, seed });
+    let exec = ExecuteOptions {
+        concurrency: config.concurrency,
+        max_attempts: config.max_attempts,
+    };
+    Ok(execute(&app.store, header, options, documents, &exec).await?)
+}

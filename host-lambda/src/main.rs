@@ -1,0 +1,85 @@
+//! `bootstrap`: the Lambda entry point. Reads the configuration and builds the SDK clients once
+//! per cold start, then serves invocations.
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use aws_config::BehaviorVersion;
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
+use docvault_core::Timestamp;
+use docvault_lambda::config::{Config, MetricsMode};
+use docvault_lambda::metrics::MetricsSink;
+use docvault_lambda::store::S3Store;
+use docvault_lambda::{App, HandlerError, handle};
+use lambda_runtime::{LambdaEvent, service_fn};
+use serde_json::Value;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .json()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_current_span(false)
+        .with_writer(std::io::stderr)
+        .init();
+
+    let config = match Config::from_lookup(|k| std::env::var(k).ok()) {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::error!(error = %e, "invalid configuration");
+            eprintln!("docvault: invalid configuration: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let sdk = aws_config::defaults(BehaviorVersion::latest())
+        .retry_config(RetryConfig::standard().with_max_attempts(config.max_attempts))
+        .timeout_config(
+            TimeoutConfig::builder()
+                .connect_timeout(Duration::from_secs(3))
+                .operation_attempt_timeout(Duration::from_secs(60))
+                .build(),
+        )
+        .load()
+        .await;
+    let s3 = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&sdk)
+            .force_path_style(config.force_path_style)
+            .build(),
+    );
+    let metrics = match config.metrics {
+        MetricsMode::Emf => MetricsSink::Emf,
+        MetricsMode::PutMetricData => {
+            MetricsSink::PutMetricData(aws_sdk_cloudwatch::Client::new(&sdk))
+        }
+    };
+    let app = App {
+        store: S3Store::new(s3, config.bucket.clone()),
+        config,
+        metrics,
+    };
+    let app = &app;
+    let result = lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
+        let now = Timestamp::from(time::OffsetDateTime::now_utc()).truncate_to_seconds();
+        let response = handle(app, &event.payload, &event.context.request_id, now).await;
+        if let Err(e) = &response {
+            tracing::error!(error = %e, error_type = e.error_type(), "backup failed");
+        }
+        response.map_err(lambda_runtime::Diagnostic::from)
+    }))
+    .await;
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("docvault: Lambda runtime error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+// Keeps the handler's error type in the binary's public surface for `cargo doc`.
+#[allow(dead_code)]
+type _HandlerError = HandlerError;

@@ -1,0 +1,178 @@
+"""The real `bootstrap` binary against moto_server (S3 + KMS), checked with boto3."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import time
+import urllib.parse
+
+from faultproxy import FaultProxy
+
+SCHEDULED = {
+    "version": "0", "id": "e2e-event", "detail-type": "Scheduled Event", "source": "aws.events",
+    "account": "123456789012", "time": "2026-11-27T02:00:00Z", "region": "us-east-1",
+    "resources": [], "detail": {},
+}
+DAY = "backups/2026-11-27/"
+
+
+def env(bucket: str, key: str, **extra) -> dict:
+    return {"BACKUP_BUCKET": bucket, "ENVIRONMENT": "prod", "KMS_KEY_ID": key, **extra}
+
+
+def manifest(s3, bucket: str) -> dict:
+    return json.loads(s3.get_object(Bucket=bucket, Key=DAY + "manifest.json")["Body"].read())
+
+
+def keys(s3, bucket: str, prefix: str = DAY) -> list[str]:
+    out = []
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+        out += [o["Key"] for o in page.get("Contents", [])]
+    return out
+
+
+def versions(s3, bucket: str) -> int:
+    n = 0
+    for page in s3.get_paginator("list_object_versions").paginate(Bucket=bucket):
+        n += len(page.get("Versions", []))
+    return n
+
+
+def test_nightly_backup_of_500_documents_checked_with_boto3(s3, bucket, key_arn, start_lambda):
+    fn = start_lambda(env(bucket, key_arn))
+    result = fn.invoke(SCHEDULED)
+    assert result.ok, result.payload
+    assert result.payload["documents"] == 500
+    assert result.payload["uploaded"] == 500
+    assert result.payload["manifest_key"] == DAY + "manifest.json"
+
+    m = manifest(s3, bucket)
+    assert m["status"] == "complete" and m["total_documents"] == 500
+    assert m["backup_date"] == "2026-11-27"  # the scheduled day, not the wall clock
+    assert m["backup_summary"]["document_types"] == {t: 100 for t in
+                                                     ["contract", "invoice", "memo", "receipt", "report"]}
+    assert m["backup_summary"]["departments"] == {d: 125 for d in ["finance", "hr", "operations", "sales"]}
+    docs = {d["object_key"]: d for d in m["documents"]}
+    stored = [k for k in keys(s3, bucket, DAY + "documents/")]
+    assert sorted(stored) == sorted(docs), "every manifest document is stored, nothing else"
+
+    total = 0
+    for key, doc in docs.items():
+        head = s3.head_object(Bucket=bucket, Key=key)
+        assert head["ServerSideEncryption"] == "aws:kms"
+        assert head["SSEKMSKeyId"] == key_arn
+        body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+        assert "sha256:" + hashlib.sha256(body).hexdigest() == doc["checksum"], key
+        assert len(body) == doc["file_size"]
+        total += len(body)
+        meta = head["Metadata"]
+        assert meta["document-type"] == doc["type"]
+        assert meta["department"] == doc["metadata"]["department"]
+        assert meta["backup-date"] == "2026-11-27"
+        assert head["ContentType"] == doc["content_type"]
+        tags = {t["Key"]: t["Value"] for t in s3.get_object_tagging(Bucket=bucket, Key=key)["TagSet"]}
+        assert tags == {"Type": "BusinessDocument", "Department": doc["metadata"]["department"],
+                        "Environment": "prod"}
+    assert total == m["backup_summary"]["total_size_bytes"]
+
+    mhead = s3.head_object(Bucket=bucket, Key=DAY + "manifest.json")
+    assert mhead["ServerSideEncryption"] == "aws:kms" and mhead["SSEKMSKeyId"] == key_arn
+    assert mhead["Metadata"]["document-count"] == "500"
+    mtags = {t["Key"]: t["Value"] for t in
+             s3.get_object_tagging(Bucket=bucket, Key=DAY + "manifest.json")["TagSet"]}
+    assert mtags == {"Type": "BackupManifest", "Environment": "prod"}
+
+    (emf,) = fn.emf()
+    cw = emf["_aws"]["CloudWatchMetrics"][0]
+    assert cw["Namespace"] == "BackupSystem"
+    assert cw["Dimensions"] == [["Environment"]]
+    assert {x["Name"]: x["Unit"] for x in cw["Metrics"]} == {
+        "BackupSuccess": "Count", "BackupFailure": "Count", "DocumentsBackedUp": "Count",
+        "BackupSizeBytes": "Bytes", "FailedDocuments": "Count", "BackupDurationMs": "Milliseconds"}
+    assert emf["Environment"] == "prod"
+    assert (emf["BackupSuccess"], emf["BackupFailure"]) == (1, 0)
+    assert emf["DocumentsBackedUp"] == 500
+    assert emf["BackupSizeBytes"] == total
+    assert emf["FailedDocuments"] == 0
+
+
+def test_the_same_date_twice_rewrites_nothing(s3, bucket, key_arn, start_lambda):
+    fn = start_lambda(env(bucket, key_arn, DOCUMENT_COUNT="40"))
+    first = fn.invoke(SCHEDULED)
+    assert first.ok and first.payload["uploaded"] == 40
+    before = versions(s3, bucket)
+    # EventBridge delivers at least once: the same event again, an hour later.
+    second = fn.invoke(SCHEDULED)
+    assert second.ok, second.payload
+    assert second.payload["already_complete"] is True
+    assert second.payload["uploaded"] == 0
+    assert versions(s3, bucket) == before == 41
+
+
+def test_missing_bucket_fails_fast_with_the_fix(s3, key_arn, start_lambda):
+    fn = start_lambda(env("docvault-no-such-bucket", key_arn, DOCUMENT_COUNT="20"))
+    result = fn.invoke(SCHEDULED)
+    assert not result.ok
+    assert result.error_type == "Fatal.StoreRefused"
+    assert "NoSuchBucket" in result.payload["errorMessage"]
+    assert "BACKUP_BUCKET" in result.payload["errorMessage"]
+    (emf,) = fn.emf()
+    assert (emf["BackupSuccess"], emf["BackupFailure"]) == (0, 1)
+    assert emf["FailedDocuments"] == 20
+
+
+# An unknown KMS key: moto_server accepts SSE-KMS PUTs with any key id (it does not check the
+# key exists), so S3's `KMS.NotFoundException` cannot be produced here. The SDK-level test
+# host-lambda/tests/s3_errors.rs feeds that error to the real S3 client and checks that the run
+# stops with the KMS_KEY_ID fix.
+
+
+def test_missing_variable_names_it(bootstrap, tmp_path):
+    import runtime_api
+    fn = runtime_api.start_function(bootstrap, {"BACKUP_BUCKET": "b-1", "KMS_KEY_ID": "k"}, tmp_path)
+    try:
+        assert fn.process.wait(timeout=30) != 0
+        assert "environment variable ENVIRONMENT is not set" in fn.stderr()
+    finally:
+        fn.stop()
+
+
+def test_store_outage_mid_run_then_rerun_completes(s3, bucket, key_arn, moto, start_lambda):
+    host, port = urllib.parse.urlparse(moto).hostname, urllib.parse.urlparse(moto).port
+    proxy = FaultProxy(host, port)
+    count = 1500
+    fn = start_lambda(env(bucket, key_arn, DOCUMENT_COUNT=str(count)), endpoint=proxy.url)
+    fn.api.events.put  # the invocation runs in the background while we cut the store off
+    import threading
+    box = {}
+    t = threading.Thread(target=lambda: box.setdefault("r", fn.invoke(SCHEDULED, timeout=300)))
+    t.start()
+    deadline = time.time() + 120
+    while len(keys(s3, bucket, DAY + "documents/")) < 200:
+        assert time.time() < deadline, "the backup never got going"
+        time.sleep(0.05)
+    proxy.down()
+    t.join(300)
+    result = box["r"]
+    assert not result.ok
+    assert result.error_type == "Retryable.Incomplete", result.payload
+    stored = len(keys(s3, bucket, DAY + "documents/"))
+    assert 200 <= stored < count
+    assert DAY + "manifest.json" not in keys(s3, bucket), "no manifest claims what is not stored"
+    (emf,) = fn.emf()
+    assert emf["BackupFailure"] == 1
+    assert emf["FailedDocuments"] + emf["DocumentsBackedUp"] == count
+
+    proxy.up()
+    again = fn.invoke(SCHEDULED, timeout=300)
+    assert again.ok, again.payload
+    assert again.payload["already_stored"] + again.payload["uploaded"] + again.payload["replaced"] == count
+    assert again.payload["already_stored"] >= stored - 16
+    m = manifest(s3, bucket)
+    assert m["total_documents"] == count and m["status"] == "complete"
+    for d in m["documents"][:50]:
+        body = s3.get_object(Bucket=bucket, Key=d["object_key"])["Body"].read()
+        assert "sha256:" + hashlib.sha256(body).hexdigest() == d["checksum"]
+    proxy.down()

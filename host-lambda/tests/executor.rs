@@ -1,0 +1,316 @@
+//! The executor against an in-memory store that can fail at any point: commit order,
+//! idempotency, crash consistency and failure accounting, without AWS.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use bytes::Bytes;
+use docvault_core::{
+    BackupStatus, Encryption, Generator, GeneratorSpec, Label, Manifest, ManifestHeader, ObjectPut,
+    PlanOptions, Sha256Digest, SourceDescription,
+};
+use docvault_lambda::executor::{BackupError, BackupOutcome, ExecuteOptions, execute};
+use docvault_lambda::store::{ObjectInfo, ObjectStore, StoreError};
+
+#[derive(Debug, Clone)]
+struct Stored {
+    body: Bytes,
+    put: ObjectPut,
+}
+
+/// A store that checks checksums like S3, honours `If-None-Match`, logs every write, and fails
+/// as told.
+#[derive(Debug, Clone, Default)]
+struct MemStore {
+    objects: Arc<Mutex<BTreeMap<String, Stored>>>,
+    writes: Arc<Mutex<Vec<String>>>,
+    /// Writes accepted before every further write fails fatally (a crash, a revoked permission).
+    fatal_after: Option<usize>,
+    accepted: Arc<AtomicUsize>,
+    /// Keys whose writes always fail with a transient error (after the SDK's retries).
+    flaky: Arc<Mutex<Vec<String>>>,
+    /// Flip a byte of bodies in flight for these keys (the store must refuse them).
+    corrupt: Arc<Mutex<Vec<String>>>,
+}
+
+impl ObjectStore for MemStore {
+    async fn put(&self, put: &ObjectPut, mut body: Bytes) -> Result<(), StoreError> {
+        if let Some(limit) = self.fatal_after
+            && self.accepted.load(Ordering::SeqCst) >= limit
+        {
+            return Err(StoreError::Fatal {
+                code: "AccessDenied".into(),
+                message: "injected".into(),
+                fix: "test",
+            });
+        }
+        if self
+            .flaky
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|k| put.key.ends_with(k.as_str()))
+        {
+            return Err(StoreError::Transient("SlowDown: injected".into()));
+        }
+        if self
+            .corrupt
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|k| put.key.ends_with(k.as_str()))
+        {
+            let mut v = body.to_vec();
+            v[0] ^= 0xff;
+            body = Bytes::from(v);
+        }
+        if Sha256Digest::of(&body).to_base64() != put.checksum_sha256 {
+            return Err(StoreError::ChecksumMismatch(
+                "BadDigest: injected corruption".into(),
+            ));
+        }
+        let mut objects = self.objects.lock().unwrap();
+        if put.if_none_match && objects.contains_key(&put.key) {
+            return Err(StoreError::PreconditionFailed);
+        }
+        objects.insert(
+            put.key.clone(),
+            Stored {
+                body,
+                put: put.clone(),
+            },
+        );
+        self.accepted.fetch_add(1, Ordering::SeqCst);
+        self.writes.lock().unwrap().push(put.key.clone());
+        Ok(())
+    }
+
+    async fn get(&self, key: &str) -> Result<Option<Bytes>, StoreError> {
+        Ok(self
+            .objects
+            .lock()
+            .unwrap()
+            .get(key)
+            .map(|s| s.body.clone()))
+    }
+
+    async fn head(&self, key: &str) -> Result<Option<ObjectInfo>, StoreError> {
+        Ok(self.objects.lock().unwrap().get(key).map(|s| ObjectInfo {
+            size: s.body.len() as u64,
+            checksum: Sha256Digest::from_base64(&s.put.checksum_sha256),
+            encryption: match &s.put.encryption {
+                Encryption::Kms { .. } => Some("aws:kms".into()),
+                Encryption::None => None,
+            },
+            kms_key_id: match &s.put.encryption {
+                Encryption::Kms { key_id } => key_id.clone(),
+                Encryption::None => None,
+            },
+        }))
+    }
+}
+
+const DATE: &str = "2026-11-27";
+const MANIFEST: &str = "backups/2026-11-27/manifest.json";
+
+async fn backup(store: &MemStore, count: u64) -> Result<BackupOutcome, BackupError> {
+    let date = DATE.parse().unwrap();
+    let header = ManifestHeader {
+        backup_date: date,
+        backup_timestamp: "2026-11-27T02:00:00Z".parse().unwrap(),
+        environment: Label::new("dev").unwrap(),
+        run_id: Some("test-run".into()),
+        source: SourceDescription::Generator { count, seed: 0 },
+    };
+    let options = PlanOptions::new(
+        "",
+        Label::new("dev").unwrap(),
+        Encryption::Kms {
+            key_id: Some("arn:aws:kms:us-east-1:123456789012:key/k1".into()),
+        },
+    )
+    .unwrap();
+    let docs = Generator::new(GeneratorSpec {
+        date,
+        count,
+        seed: 0,
+    });
+    execute(
+        store,
+        header,
+        options,
+        docs,
+        &ExecuteOptions {
+            concurrency: 8,
+            max_attempts: 4,
+        },
+    )
+    .await
+}
+
+fn manifest_in(store: &MemStore) -> Option<Manifest> {
+    let objects = store.objects.lock().unwrap();
+    let body = &objects.get(MANIFEST)?.body;
+    Some(Manifest::from_json(std::str::from_utf8(body).unwrap()).unwrap())
+}
+
+#[tokio::test]
+async fn stores_every_document_then_commits_the_manifest_last() {
+    let store = MemStore::default();
+    let outcome = backup(&store, 200).await.unwrap();
+    let BackupOutcome::Completed {
+        manifest,
+        manifest_key,
+        transfer,
+    } = outcome
+    else {
+        panic!("expected a completed backup");
+    };
+    assert_eq!(manifest_key, MANIFEST);
+    assert_eq!(transfer.uploaded, 200);
+    let writes = store.writes.lock().unwrap().clone();
+    assert_eq!(writes.len(), 201);
+    assert_eq!(
+        writes.last().map(String::as_str),
+        Some(MANIFEST),
+        "manifest is the last write"
+    );
+    let objects = store.objects.lock().unwrap();
+    assert!(
+        objects[MANIFEST].put.if_none_match,
+        "manifest is written create-only"
+    );
+    for doc in &manifest.documents {
+        let stored = &objects[&doc.object_key];
+        assert_eq!(Sha256Digest::of(&stored.body), doc.checksum);
+    }
+    drop(objects);
+    assert_eq!(manifest_in(&store), Some(manifest));
+}
+
+#[tokio::test]
+async fn a_rerun_of_a_complete_day_rewrites_nothing() {
+    let store = MemStore::default();
+    backup(&store, 50).await.unwrap();
+    let writes_before = store.writes.lock().unwrap().len();
+    let outcome = backup(&store, 50).await.unwrap();
+    assert!(matches!(outcome, BackupOutcome::AlreadyComplete { .. }));
+    assert_eq!(outcome.transfer().uploaded, 0);
+    assert_eq!(store.writes.lock().unwrap().len(), writes_before);
+}
+
+#[tokio::test]
+async fn a_crash_mid_run_leaves_no_manifest_and_a_rerun_completes_the_missing_part() {
+    let crashing = MemStore {
+        fatal_after: Some(30),
+        ..MemStore::default()
+    };
+    let err = backup(&crashing, 100).await.unwrap_err();
+    let BackupError::Fatal { stored, failed, .. } = err else {
+        panic!("expected fatal: {err}")
+    };
+    assert_eq!(stored + failed, 100, "every document is accounted for");
+    assert_eq!(stored, 30, "exactly the writes the store accepted");
+    assert!(
+        manifest_in(&crashing).is_none(),
+        "no manifest after a crash"
+    );
+
+    // Same objects, healthy store: the rerun keeps what is there and adds the rest.
+    let healthy = MemStore {
+        objects: crashing.objects.clone(),
+        ..MemStore::default()
+    };
+    let outcome = backup(&healthy, 100).await.unwrap();
+    let t = outcome.transfer();
+    assert!(matches!(outcome, BackupOutcome::Completed { .. }));
+    assert_eq!(t.already_stored, 30);
+    assert_eq!(t.uploaded, 70);
+    assert_eq!(manifest_in(&healthy).unwrap().total_documents, 100);
+}
+
+#[tokio::test]
+async fn failed_documents_go_to_an_incomplete_report_not_a_manifest() {
+    let store = MemStore::default();
+    store.flaky.lock().unwrap().push("memo_0004.txt".into());
+    store
+        .corrupt
+        .lock()
+        .unwrap()
+        .push("invoice_0005.csv".into());
+    let outcome = backup(&store, 20).await.unwrap();
+    let BackupOutcome::Incomplete {
+        manifest,
+        report_key,
+        ..
+    } = outcome
+    else {
+        panic!("expected an incomplete run");
+    };
+    assert_eq!(manifest.status, BackupStatus::Incomplete);
+    assert_eq!(
+        report_key.as_deref(),
+        Some("backups/2026-11-27/incomplete/test-run.json")
+    );
+    let failed: Vec<(&str, &str, u32)> = manifest
+        .failed_documents
+        .iter()
+        .map(|f| (f.document_id.as_str(), f.reason.as_str(), f.attempts))
+        .collect();
+    assert_eq!(failed.len(), 2);
+    assert_eq!(failed[0].0, "invoice_0005");
+    assert!(failed[0].1.contains("BadDigest"), "{}", failed[0].1);
+    assert_eq!(failed[1], ("memo_0004", "SlowDown: injected", 4));
+    assert_eq!(manifest.total_documents, 18);
+    assert!(manifest_in(&store).is_none());
+
+    // The fault clears: the rerun completes the day.
+    store.flaky.lock().unwrap().clear();
+    store.corrupt.lock().unwrap().clear();
+    let outcome = backup(&store, 20).await.unwrap();
+    assert_eq!(outcome.transfer().uploaded, 2);
+    assert_eq!(outcome.transfer().already_stored, 18);
+    assert_eq!(manifest_in(&store).unwrap().total_documents, 20);
+}
+
+#[tokio::test]
+async fn an_existing_object_with_other_bytes_is_replaced() {
+    let store = MemStore::default();
+    backup(&store, 10).await.unwrap();
+    // Someone overwrote a document and removed the manifest.
+    {
+        let mut objects = store.objects.lock().unwrap();
+        objects.remove(MANIFEST);
+        let key = "backups/2026-11-27/documents/receipt_0001.csv";
+        let entry = objects.get_mut(key).unwrap();
+        entry.body = Bytes::from_static(b"tampered");
+        entry.put.checksum_sha256 = Sha256Digest::of(b"tampered").to_base64();
+    }
+    let outcome = backup(&store, 10).await.unwrap();
+    assert_eq!(outcome.transfer().replaced, 1);
+    assert_eq!(outcome.transfer().already_stored, 9);
+    let m = manifest_in(&store).unwrap();
+    let doc = m.document("receipt_0001").unwrap();
+    let objects = store.objects.lock().unwrap();
+    assert_eq!(
+        Sha256Digest::of(&objects[&doc.object_key].body),
+        doc.checksum
+    );
+}
+
+#[tokio::test]
+async fn a_corrupt_existing_manifest_stops_the_run() {
+    let store = MemStore::default();
+    backup(&store, 5).await.unwrap();
+    store
+        .objects
+        .lock()
+        .unwrap()
+        .get_mut(MANIFEST)
+        .unwrap()
+        .body = Bytes::from_static(b"{}");
+    let err = backup(&store, 5).await.unwrap_err();
+    assert!(matches!(err, BackupError::CorruptManifest { .. }), "{err}");
+    assert!(err.to_string().contains("move it away, and rerun"));
+}
