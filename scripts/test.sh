@@ -27,10 +27,11 @@ node --test-reporter=spec tests/wasm/probe.mjs "$probe" tests/golden/manifest-50
 step "benchmarks compile"
 cargo bench --locked -p docvault-core --no-run
 
-if [ -x infra/test.sh ]; then
-  step "infra: cfn-lint, checkov, static rules, deploy on moto"
-  infra/test.sh
-fi
+step "host-lambda: the real bootstrap binary against moto_server (S3, KMS), checked with boto3"
+host-lambda/test.sh
+
+step "infra: cfn-lint, checkov, static rules, deploy on moto"
+infra/test.sh
 
 step "generated files are committed and current"
 git diff --exit-code -- tests/golden core/schema
