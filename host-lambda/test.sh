@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # host-lambda end-to-end tests: the real `bootstrap` binary under a local Lambda Runtime API,
-# against moto_server (S3 + KMS) on 127.0.0.1, checked with boto3.
+# against moto_server (S3 + KMS) and s3s-fs (checksums) on 127.0.0.1, checked with boto3.
 #   host-lambda/test.sh [extra pytest args]
 # Uses $DOCVAULT_BOOTSTRAP if set, else builds target/debug/bootstrap.
 set -euo pipefail
@@ -8,6 +8,11 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 if [[ -z "${DOCVAULT_BOOTSTRAP:-}" ]]; then
   cargo build --locked -q -p docvault-lambda --bin bootstrap
+fi
+# s3s-fs: an S3 server that validates x-amz-checksum-sha256 (moto does not).
+if [[ -z "${DOCVAULT_S3S_FS:-}" && ! -x target/tools/bin/s3s-fs ]]; then
+  echo "host-lambda/test.sh: installing s3s-fs 0.14.1 into target/tools" >&2
+  cargo install --locked --quiet --root target/tools s3s-fs --version 0.14.1 --features binary
 fi
 source "$ROOT/scripts/python-env.sh"
 setup_env tools infra/requirements-test.txt

@@ -195,11 +195,15 @@ where
             Some(412) => Some("PreconditionFailed".to_owned()),
             _ => None,
         });
-    let message = e
-        .as_service_error()
-        .and_then(ProvideErrorMetadata::message)
-        .map(str::to_owned)
-        .unwrap_or_else(|| aws_sdk_s3::error::DisplayErrorContext(&e).to_string());
+    let message = match (e.as_service_error(), status) {
+        (Some(service), _) if service.message().is_some() => {
+            service.message().unwrap_or_default().to_owned()
+        }
+        // A service error without a message: the status says enough.
+        (Some(_), Some(status)) => format!("HTTP {status}"),
+        // Timeouts, refused connections, I/O: the whole chain is the useful part.
+        _ => aws_sdk_s3::error::DisplayErrorContext(&e).to_string(),
+    };
     let fatal = |code: String, fix: &'static str| StoreError::Fatal {
         code,
         message: message.clone(),

@@ -16,6 +16,8 @@ class FaultProxy:
         self.port = probe.getsockname()[1]
         probe.close()
         self._conns: list[socket.socket] = []
+        # Request paths (substrings) whose next request body gets one byte flipped in flight.
+        self.corrupt_paths: list[bytes] = []
         self._lock = threading.Lock()
         self._listener: socket.socket | None = None
         self.up()
@@ -58,13 +60,37 @@ class FaultProxy:
                 continue
             with self._lock:
                 self._conns += [client, upstream]
-            for a, b in ((client, upstream), (upstream, client)):
-                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+            threading.Thread(target=self._pipe, args=(client, upstream, True), daemon=True).start()
+            threading.Thread(target=self._pipe, args=(upstream, client, False), daemon=True).start()
 
-    @staticmethod
-    def _pipe(src: socket.socket, dst: socket.socket) -> None:
+    def _corrupt(self, data: bytes, state: dict) -> bytes:
+        """Flips the first body byte of a request whose request line names a corrupt path."""
+        buf = bytearray(data)
+        start = 0
+        if not state.get("armed"):
+            line_end = buf.find(b"\r\n")
+            request_line = bytes(buf[:line_end]) if line_end >= 0 else b""
+            if request_line.startswith(b"PUT ") and any(p in request_line for p in self.corrupt_paths):
+                state["armed"] = True
+                state["in_headers"] = True
+        if state.get("armed"):
+            if state.get("in_headers"):
+                end = buf.find(b"\r\n\r\n")
+                if end < 0:
+                    return bytes(buf)
+                state["in_headers"] = False
+                start = end + 4
+            if start < len(buf):
+                buf[start] ^= 0xFF
+                state["armed"] = False
+        return bytes(buf)
+
+    def _pipe(self, src: socket.socket, dst: socket.socket, requests: bool = False) -> None:
+        state: dict = {}
         try:
             while data := src.recv(65536):
+                if requests and self.corrupt_paths:
+                    data = self._corrupt(data, state)
                 dst.sendall(data)
         except OSError:
             pass

@@ -1,0 +1,101 @@
+"""Checksums end to end against s3s-fs, which validates `x-amz-checksum-sha256` on PUT and
+returns stored checksums (moto does neither; see shared/TOOLCHAIN.md). A proxy flips a byte of
+one document's body in flight: the store must refuse it, the run must record that document as
+failed and write no manifest, and a rerun without the fault must complete the day."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import boto3
+import pytest
+
+from conftest import ROOT
+from faultproxy import FaultProxy
+
+ACCESS, SECRET = "docvault", "docvault-secret"
+SCHEDULED = {"source": "aws.events", "detail-type": "Scheduled Event",
+             "time": "2026-11-27T02:00:00Z", "detail": {}}
+DAY = "backups/2026-11-27/"
+
+
+@pytest.fixture(scope="module")
+def s3s(tmp_path_factory):
+    binary = os.environ.get("DOCVAULT_S3S_FS", str(ROOT / "target" / "tools" / "bin" / "s3s-fs"))
+    if not Path(binary).is_file():
+        pytest.fail(f"{binary} is missing: host-lambda/test.sh installs it "
+                    "(cargo install s3s-fs --version 0.14.1 --features binary)")
+    root = tmp_path_factory.mktemp("s3s-root")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    log = (root.parent / "s3s-fs.log").open("wb")
+    proc = subprocess.Popen([binary, "--host", "127.0.0.1", "--port", str(port),
+                             "--access-key", ACCESS, "--secret-key", SECRET, str(root)],
+                            stdout=log, stderr=subprocess.STDOUT)
+    deadline = time.time() + 30
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            break
+        except OSError:
+            assert proc.poll() is None, "s3s-fs exited at start"
+            assert time.time() < deadline, "s3s-fs did not start"
+            time.sleep(0.1)
+    try:
+        yield port
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def test_a_body_that_does_not_match_its_checksum_is_refused_and_recorded(s3s, start_lambda):
+    s3 = boto3.client("s3", endpoint_url=f"http://127.0.0.1:{s3s}", region_name="us-east-1",
+                      aws_access_key_id=ACCESS, aws_secret_access_key=SECRET,
+                      config=boto3.session.Config(s3={"addressing_style": "path"}))
+    bucket = "docvault-checksums"
+    s3.create_bucket(Bucket=bucket)
+    proxy = FaultProxy("127.0.0.1", s3s)
+    proxy.corrupt_paths = [b"/documents/memo_0004.txt"]
+    fn = start_lambda({"BACKUP_BUCKET": bucket, "ENVIRONMENT": "dev", "KMS_KEY_ID": "none",
+                       "DOCUMENT_COUNT": "20", "AWS_ACCESS_KEY_ID": ACCESS,
+                       "AWS_SECRET_ACCESS_KEY": SECRET}, endpoint=proxy.url)
+    try:
+        result = fn.invoke(SCHEDULED)
+        assert not result.ok
+        assert result.error_type == "Retryable.Incomplete", result.payload
+        listed = [o["Key"] for o in s3.list_objects_v2(Bucket=bucket, Prefix=DAY).get("Contents", [])]
+        assert DAY + "manifest.json" not in listed
+        assert DAY + "documents/memo_0004.txt" not in listed, "the corrupted body was refused"
+        (report_key,) = [k for k in listed if k.startswith(DAY + "incomplete/")]
+        report = json.loads(s3.get_object(Bucket=bucket, Key=report_key)["Body"].read())
+        assert report["status"] == "incomplete"
+        (failed,) = report["failed_documents"]
+        assert failed["document_id"] == "memo_0004" and failed["stage"] == "store"
+        # The flipped byte breaks the body's SHA-256, which the SDK sends both in the signed
+        # payload hash and in x-amz-checksum-sha256; s3s-fs refuses it (HTTP 500 InternalError
+        # for the payload hash), the SDK retries, and the document is recorded with the refusal.
+        assert failed["reason"] == "InternalError: HTTP 500" or "BadDigest" in failed["reason"] \
+            or "Mismatch" in failed["reason"], failed["reason"]
+        assert failed["attempts"] >= 1
+        (emf,) = fn.emf()
+        assert (emf["BackupFailure"], emf["FailedDocuments"], emf["DocumentsBackedUp"]) == (1, 1, 19)
+
+        proxy.corrupt_paths = []
+        again = fn.invoke(SCHEDULED)
+        assert again.ok, again.payload
+        assert (again.payload["uploaded"], again.payload["already_stored"]) == (1, 19)
+        manifest = json.loads(s3.get_object(Bucket=bucket, Key=DAY + "manifest.json")["Body"].read())
+        assert manifest["total_documents"] == 20
+        for doc in manifest["documents"]:
+            head = s3.head_object(Bucket=bucket, Key=doc["object_key"], ChecksumMode="ENABLED")
+            stored = base64.b64decode(head["ChecksumSHA256"]).hex()
+            assert "sha256:" + stored == doc["checksum"], doc["object_key"]
+    finally:
+        proxy.down()

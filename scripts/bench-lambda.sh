@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# Lambda upload benchmarks against s3s-fs on loopback (server on core 0, client on core 1),
+# medians of RUNS runs. Prints a Markdown summary; raw JSON lines in target/bench/lambda.jsonl.
+#   scripts/bench-lambda.sh [RUNS]     (default 5)
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+RUNS=${1:-5}
+export AWS_ACCESS_KEY_ID=docvault AWS_SECRET_ACCESS_KEY=docvault-secret AWS_REGION=us-east-1
+
+source scripts/python-env.sh
+setup_env tools infra/requirements-test.txt
+PYBIN=("${ENV_CMD[@]}")
+[ -x target/tools/bin/s3s-fs ] || cargo install --locked --quiet --root target/tools s3s-fs --version 0.14.1 --features binary
+cargo build --locked --release -q -p docvault-lambda --example upload_bench
+BENCH=target/release/examples/upload_bench
+
+data=$(mktemp -d /dev/shm/docvault-s3s.XXXXXX 2>/dev/null || mktemp -d)
+port=$("${PYBIN[@]}" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+taskset -c 0 target/tools/bin/s3s-fs --host 127.0.0.1 --port "$port" \
+  --access-key "$AWS_ACCESS_KEY_ID" --secret-key "$AWS_SECRET_ACCESS_KEY" "$data" >/dev/null 2>&1 &
+server=$!
+trap 'kill $server 2>/dev/null; rm -rf "$data"' EXIT
+url="http://127.0.0.1:$port"
+for _ in $(seq 50); do (echo > /dev/tcp/127.0.0.1/$port) 2>/dev/null && break; sleep 0.1; done
+"${PYBIN[@]}" -c "import boto3; boto3.client('s3', endpoint_url='$url', region_name='us-east-1').create_bucket(Bucket='bench')"
+
+mkdir -p target/bench
+out=target/bench/lambda.jsonl
+: > "$out"
+day=0
+next_date() { day=$((day + 1)); date -u -d "2026-01-01 + $day days" +%F; }
+record() { # LABEL JSON
+  echo "{\"case\": \"$1\", \"result\": $2}" >> "$out"
+}
+wall() { # command... -> prints wall seconds, command output to $last
+  local t0 t1
+  t0=$(date +%s.%N); last=$("$@"); t1=$(date +%s.%N)
+  "${PYBIN[@]}" -c "print($t1 - $t0)"
+}
+
+for r in $(seq "$RUNS"); do
+  echo "run $r/$RUNS" >&2
+  record docvault-10k-4KiB "$(taskset -c 1 $BENCH "$url" bench 10000 4096 64 "$(next_date)")"
+  record boto3-8threads-10k-4KiB "$(taskset -c 1 "${PYBIN[@]}" benches/boto3_upload.py threads "$url" bench 10000 4096 8)"
+  w=$(wall taskset -c 1 $BENCH "$url" bench 500 generated 32 "$(next_date)")
+  record docvault-spec-500 "$(echo "$last" | "${PYBIN[@]}" -c "import json,sys; d=json.load(sys.stdin); d['wall_s']=$w; print(json.dumps(d))")"
+  w=$(wall taskset -c 1 "${PYBIN[@]}" benches/boto3_upload.py spec "$url" bench 500)
+  record boto3-spec-500 "$(echo "$last" | "${PYBIN[@]}" -c "import json,sys; d=json.load(sys.stdin); d['wall_s']=$w; print(json.dumps(d))")"
+done
+record docvault-100k-4KiB "$(taskset -c 1 $BENCH "$url" bench 100000 4096 64 "$(next_date)")"
+
+"${PYBIN[@]}" - "$out" <<'PY'
+import json, statistics, sys
+rows = [json.loads(l) for l in open(sys.argv[1])]
+def med(case, key):
+    vals = [r["result"][key] for r in rows if r["case"] == case]
+    return statistics.median(vals) if vals else float("nan")
+d, b = med("docvault-10k-4KiB", "puts_per_s"), med("boto3-8threads-10k-4KiB", "puts_per_s")
+print(f"| 10,000 x 4 KiB PUT/s | docvault {d:,.0f} | boto3 8 threads {b:,.0f} | ratio {d/b:.1f}x |")
+print(f"| client CPU per PUT | docvault {med('docvault-10k-4KiB','cpu_ms_per_put'):.3f} ms | boto3 {med('boto3-8threads-10k-4KiB','cpu_ms_per_put'):.3f} ms | |")
+dw, bw = med("docvault-spec-500", "elapsed_s"), med("boto3-spec-500", "elapsed_s")
+ds, bs = med("docvault-spec-500", "wall_s"), med("boto3-spec-500", "wall_s")
+print(f"| spec day (500 + manifest), warm | docvault {dw*1000:.0f} ms | boto3 sequential {bw*1000:.0f} ms | {bw/dw:.1f}x |")
+print(f"| spec day, including process start | docvault {ds*1000:.0f} ms | boto3 sequential {bs*1000:.0f} ms | {bs/ds:.1f}x |")
+print(f"| peak RSS | 10k: {med('docvault-10k-4KiB','max_rss_kb')/1024:.1f} MiB | 100k: {med('docvault-100k-4KiB','max_rss_kb')/1024:.1f} MiB | |")
+print(f"| 100,000 x 4 KiB PUT/s | docvault {med('docvault-100k-4KiB','puts_per_s'):,.0f} | | |")
+PY
