@@ -24,9 +24,6 @@ step "wasm32-unknown-unknown: core imports nothing and writes the golden bytes"
 probe=$(scripts/build-wasm.sh unknown docvault-wasm-probe)
 node --test-reporter=spec tests/wasm/probe.mjs "$probe" tests/golden/manifest-500-2026-11-27.json
 
-step "benchmarks compile"
-cargo bench --locked -p docvault-core --no-run
-
 step "host-lambda: the real bootstrap binary against moto_server (S3, KMS), checked with boto3"
 host-lambda/test.sh
 
