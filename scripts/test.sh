@@ -24,8 +24,12 @@ step "wasm32-unknown-unknown: core imports nothing and writes the golden bytes"
 probe=$(scripts/build-wasm.sh unknown docvault-wasm-probe)
 node --test-reporter=spec tests/wasm/probe.mjs "$probe" tests/golden/manifest-500-2026-11-27.json
 
-step "host-lambda: the real bootstrap binary against moto_server (S3, KMS), checked with boto3"
-host-lambda/test.sh
+step "host-lambda: package bootstrap.zip for provided.al2023 (glibc 2.34 symbols checked)"
+scripts/package-lambda.sh
+
+step "host-lambda: the packaged bootstrap against moto (S3, KMS, the deployed stack) and s3s-fs (checksums)"
+DOCVAULT_BOOTSTRAP=target/lambda/bootstrap DOCVAULT_LAMBDA_ZIP=target/lambda/bootstrap.zip \
+  host-lambda/test.sh
 
 step "infra: cfn-lint, checkov, static rules, deploy on moto"
 infra/test.sh
