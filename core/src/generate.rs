@@ -92,10 +92,12 @@ impl Generator {
     /// Generates document `index` (0-based), writing its body into `body` (cleared first) and
     /// returning its record. Reusing one buffer keeps memory flat for any count.
     pub fn document_into(&self, index: u64, body: &mut Vec<u8>) -> Document {
-        let i = index as usize;
-        let doc_type = &self.labels.types[i % 5];
-        let department = &self.labels.departments[i % 4];
-        let priority = PRIORITIES[i % 3];
+        // Reduce in u64 before indexing: `index as usize` would truncate on 32-bit targets
+        // (wasm32) and make them generate other documents than native hosts.
+        let kind = (index % 5) as usize;
+        let doc_type = &self.labels.types[kind];
+        let department = &self.labels.departments[(index % 4) as usize];
+        let priority = PRIORITIES[(index % 3) as usize];
         let confidential = index.is_multiple_of(5);
         let mut rng = SplitMix64::new(
             self.spec.seed
@@ -111,7 +113,7 @@ impl Generator {
             .plus_seconds(-86_400 + (rng.next() % 86_400) as i64);
         let size = MIN_BODY + rng.next() % (MAX_BODY - MIN_BODY + 1);
         let id = format!("{}_{index:04}", doc_type.as_str());
-        let (content_type, ext) = match i % 5 {
+        let (content_type, ext) = match kind {
             0 | 1 => ("text/csv", "csv"),
             _ => ("text/plain; charset=utf-8", "txt"),
         };
@@ -127,7 +129,7 @@ impl Generator {
             confidential,
             self.spec.seed,
         );
-        fill_body(body, i % 5 < 2, size as usize, &mut rng);
+        fill_body(body, kind < 2, size as usize, &mut rng);
 
         let document_id =
             DocumentId::new(&id).unwrap_or_else(|_| unreachable!("generated id {id} is valid"));
@@ -314,6 +316,16 @@ mod tests {
             assert!(std::str::from_utf8(&g.body).is_ok());
             assert_eq!(d.created_date.date().to_string(), "2026-11-26");
         }
+    }
+
+    #[test]
+    fn indices_beyond_u32_keep_the_cycle() {
+        let g = Generator::new(spec(0, 0));
+        let mut body = Vec::new();
+        // (2^32 + 3) % 5 == 4 (memo), while a truncating 32-bit cast would see 3 (report).
+        let d = g.document_into((1u64 << 32) + 3, &mut body);
+        assert_eq!(d.doc_type.as_str(), DOCUMENT_TYPES[(((1u64 << 32) + 3) % 5) as usize]);
+        assert_eq!(d.metadata.department.as_str(), DEPARTMENTS[3]);
     }
 
     #[test]
