@@ -24,6 +24,9 @@ step "wasm32-unknown-unknown: core imports nothing and writes the golden bytes"
 probe=$(scripts/build-wasm.sh unknown docvault-wasm-probe)
 node --test-reporter=spec tests/wasm/probe.mjs "$probe" tests/golden/manifest-500-2026-11-27.json
 
+step "host-node: the npm package built, packed, installed into a fresh project and tested there"
+host-node/test.sh
+
 step "host-lambda: package bootstrap.zip for provided.al2023 (glibc 2.34 symbols checked)"
 scripts/package-lambda.sh
 

@@ -1,0 +1,84 @@
+// Cross-host determinism: manifests built through the package for the golden inputs are byte
+// for byte the files in tests/golden/ (which the native tests hold the core and the CLI to),
+// and, when DOCVAULT_CLI names the native `docvault` binary, byte for byte its output too.
+//
+// The inputs are those of tests/src/lib.rs: date 2026-11-27, backup at 02:00:00Z.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import test from 'node:test';
+
+import { AT, DATE, dv, golden } from './helpers.mjs';
+
+/** A generated day where the listed documents failed instead of being stored (as in Rust). */
+function generated(count, seed, environment, runId, failures) {
+  const header = {
+    backup_date: DATE,
+    backup_timestamp: AT,
+    environment,
+    ...(runId ? { run_id: runId } : {}),
+    source: { kind: 'generator', count, seed },
+  };
+  const stored = [];
+  const failed = [];
+  dv.generateDocuments({ date: DATE, count, seed }).forEach((document, i) => {
+    const f = failures.find(([index]) => index === i);
+    if (f) {
+      const [, stage, reason] = f;
+      failed.push({ document_id: document.document_id, stage, reason, attempts: stage === 'read' ? 1 : 4 });
+    } else {
+      stored.push(document);
+    }
+  });
+  return dv.buildManifestJson(header, stored, failed);
+}
+
+const CASES = [
+  {
+    file: 'manifest-500-2026-11-27.json',
+    build: () => generated(500, 0, 'prod', null, []),
+    generate: { date: DATE, at: AT, count: 500 },
+    cli: ['manifest', '--generate', '500', '--date', DATE, '--at', AT],
+  },
+  {
+    file: 'manifest-empty-2026-11-27.json',
+    build: () => generated(0, 0, 'prod', null, []),
+    generate: { date: DATE, at: AT, count: 0 },
+    cli: ['manifest', '--generate', '0', '--date', DATE, '--at', AT],
+  },
+  {
+    file: 'manifest-failed-2026-11-27.json',
+    build: () =>
+      generated(20, 42, 'staging', 'golden-run-1', [
+        [3, 'read', 'permission denied reading the source object'],
+        [7, 'store', 'BadDigest: the body did not match x-amz-checksum-sha256'],
+        [11, 'store', 'SlowDown after 4 attempts'],
+      ]),
+  },
+];
+
+const cli = process.env.DOCVAULT_CLI;
+
+for (const c of CASES) {
+  const expected = golden(c.file);
+
+  test(`${c.file}: generateDocuments + buildManifestJson write the golden bytes`, () => {
+    const bytes = Buffer.from(c.build(), 'utf8');
+    assert.ok(bytes.equals(expected), `differs from tests/golden/${c.file}`);
+  });
+
+  test(`${c.file}: parseManifest + manifestToJson give the same bytes back`, () => {
+    const again = Buffer.from(dv.manifestToJson(dv.parseManifest(expected.toString('utf8'))), 'utf8');
+    assert.ok(again.equals(expected));
+  });
+
+  if (c.generate) {
+    test(`${c.file}: generateManifestJson writes the golden bytes`, () => {
+      assert.ok(Buffer.from(dv.generateManifestJson(c.generate), 'utf8').equals(expected));
+    });
+    test(`${c.file}: the native CLI prints the same bytes as Node`, { skip: cli ? false : 'DOCVAULT_CLI is not set' }, () => {
+      const native = execFileSync(cli, c.cli, { maxBuffer: 64 << 20 });
+      assert.ok(native.equals(Buffer.from(dv.generateManifestJson(c.generate), 'utf8')), 'Node and the CLI differ');
+      assert.ok(native.equals(expected), 'the CLI differs from the golden file');
+    });
+  }
+}
