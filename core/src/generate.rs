@@ -324,7 +324,10 @@ mod tests {
         let mut body = Vec::new();
         // (2^32 + 3) % 5 == 4 (memo), while a truncating 32-bit cast would see 3 (report).
         let d = g.document_into((1u64 << 32) + 3, &mut body);
-        assert_eq!(d.doc_type.as_str(), DOCUMENT_TYPES[(((1u64 << 32) + 3) % 5) as usize]);
+        assert_eq!(
+            d.doc_type.as_str(),
+            DOCUMENT_TYPES[(((1u64 << 32) + 3) % 5) as usize]
+        );
         assert_eq!(d.metadata.department.as_str(), DEPARTMENTS[3]);
     }
 
