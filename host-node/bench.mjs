@@ -1,5 +1,5 @@
 // Benchmark of the npm package `docvault` against the same work done natively.
-// Not a timed test: it prints figures for host-node/BENCHMARKS.md.
+// Not a timed test: it prints figures for BENCHMARKS.md (section "host-node").
 //
 //   host-node/build.sh                      # builds the package into target/host-node/package
 //   node host-node/bench.mjs [--rounds N] [--pkg DIR] [--native FILE | --no-native]

@@ -20,7 +20,7 @@ port=$("${PYBIN[@]}" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0
 taskset -c 0 target/tools/bin/s3s-fs --host 127.0.0.1 --port "$port" \
   --access-key "$AWS_ACCESS_KEY_ID" --secret-key "$AWS_SECRET_ACCESS_KEY" "$data" >/dev/null 2>&1 &
 server=$!
-trap 'kill $server 2>/dev/null; rm -rf "$data"' EXIT
+trap 'kill $server 2>/dev/null; rm -rf "$data" "${tmp:-}"' EXIT
 url="http://127.0.0.1:$port"
 for _ in $(seq 50); do (echo > /dev/tcp/127.0.0.1/$port) 2>/dev/null && break; sleep 0.1; done
 "${PYBIN[@]}" -c "import boto3; boto3.client('s3', endpoint_url='$url', region_name='us-east-1').create_bucket(Bucket='bench')"
@@ -28,27 +28,30 @@ for _ in $(seq 50); do (echo > /dev/tcp/127.0.0.1/$port) 2>/dev/null && break; s
 mkdir -p target/bench
 out=target/bench/lambda.jsonl
 : > "$out"
-day=0
-next_date() { day=$((day + 1)); date -u -d "2026-01-01 + $day days" +%F; }
+date_for() { date -u -d "2026-01-01 + $1 days" +%F; }  # a fresh day per backup run
 record() { # LABEL JSON
   echo "{\"case\": \"$1\", \"result\": $2}" >> "$out"
 }
-wall() { # command... -> prints wall seconds, command output to $last
+timed() { # OUTFILE command... : runs it, output to OUTFILE, prints wall seconds
   local t0 t1
-  t0=$(date +%s.%N); last=$("$@"); t1=$(date +%s.%N)
+  t0=$(date +%s.%N); "${@:2}" > "$1"; t1=$(date +%s.%N)
   "${PYBIN[@]}" -c "print($t1 - $t0)"
 }
+with_wall() { # WALL < JSON : adds "wall_s" to the JSON object
+  "${PYBIN[@]}" -c "import json,sys; d=json.load(sys.stdin); d['wall_s']=$1; print(json.dumps(d))"
+}
+tmp=$(mktemp)
 
 for r in $(seq "$RUNS"); do
   echo "run $r/$RUNS" >&2
-  record docvault-10k-4KiB "$(taskset -c 1 $BENCH "$url" bench 10000 4096 64 "$(next_date)")"
+  record docvault-10k-4KiB "$(taskset -c 1 $BENCH "$url" bench 10000 4096 64 "$(date_for $((r * 10 + 1)))")"
   record boto3-8threads-10k-4KiB "$(taskset -c 1 "${PYBIN[@]}" benches/boto3_upload.py threads "$url" bench 10000 4096 8)"
-  w=$(wall taskset -c 1 $BENCH "$url" bench 500 generated 32 "$(next_date)")
-  record docvault-spec-500 "$(echo "$last" | "${PYBIN[@]}" -c "import json,sys; d=json.load(sys.stdin); d['wall_s']=$w; print(json.dumps(d))")"
-  w=$(wall taskset -c 1 "${PYBIN[@]}" benches/boto3_upload.py spec "$url" bench 500)
-  record boto3-spec-500 "$(echo "$last" | "${PYBIN[@]}" -c "import json,sys; d=json.load(sys.stdin); d['wall_s']=$w; print(json.dumps(d))")"
+  w=$(timed "$tmp" taskset -c 1 $BENCH "$url" bench 500 generated 32 "$(date_for $((r * 10 + 2)))")
+  record docvault-spec-500 "$(with_wall "$w" < "$tmp")"
+  w=$(timed "$tmp" taskset -c 1 "${PYBIN[@]}" benches/boto3_upload.py spec "$url" bench 500)
+  record boto3-spec-500 "$(with_wall "$w" < "$tmp")"
 done
-record docvault-100k-4KiB "$(taskset -c 1 $BENCH "$url" bench 100000 4096 64 "$(next_date)")"
+record docvault-100k-4KiB "$(taskset -c 1 $BENCH "$url" bench 100000 4096 64 "$(date_for 999)")"
 
 "${PYBIN[@]}" - "$out" <<'PY'
 import json, statistics, sys
