@@ -7,18 +7,35 @@
 //!
 //! The clock is read at most once, in `main`, and only when `--at`/`--date` are not given.
 //!
-//! Exit codes: 0 success; 1 a check found problems (e.g. an invalid manifest); 2 bad usage;
+//! Commands: `manifest`, `generate`, `summary`, `validate` (the core issue's, whose output
+//! bytes are pinned by golden tests), and `backup`, `verify`, `restore` (a local backup set with
+//! the S3 bucket's layout; see `backup.rs`, `verify.rs`, `restore.rs`). This file is the clap
+//! front; the work is in the modules.
+//!
+//! Exit codes: 0 success; 1 a check found problems (an invalid manifest, an incomplete backup,
+//! a verification problem, a tampered document, a restore target that exists); 2 bad usage;
 //! 3 an I/O error.
+
+mod backup;
+mod error;
+mod local;
+mod output;
+mod progress;
+mod restore;
+mod source;
+mod verify;
 
 use std::io::{self, Write as _};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{ArgGroup, Args, Parser, Subcommand};
 use docvault_core::{
     BackupDate, Generator, GeneratorSpec, Label, Manifest, ManifestHeader, SourceDescription,
     Timestamp,
 };
+
+use crate::error::{CliError, EXIT_CODES};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -27,7 +44,8 @@ use docvault_core::{
     about = "Daily document backups with verifiable manifests",
     long_about = "docvault backs up a day's business documents with a manifest of real SHA-256 \
                   checksums. Dates and times come from flags; without them the host clock is \
-                  read once."
+                  read once.",
+    after_help = EXIT_CODES
 )]
 struct Cli {
     #[command(subcommand)]
@@ -44,6 +62,28 @@ enum Command {
     Summary(SummaryArgs),
     /// Check a manifest file: syntax, schema version, counts, sums, ids, keys.
     Validate(ValidateArgs),
+    /// Back up a directory (or a generated day) into a local backup set, manifest last.
+    #[command(
+        long_about = "Back up one day's documents into DIR/backups/{date}/documents/, with the \
+                      same layout as the S3 bucket, then write DIR/backups/{date}/manifest.json \
+                      last (create only). Every file is streamed and hashed; symbolic links are \
+                      never followed. If any document fails, no manifest is written: the failures \
+                      go to DIR/backups/{date}/incomplete/{run}.json and a rerun completes the \
+                      day, keeping what is already stored. A day with a manifest is never \
+                      rewritten.\n\nDirectory files become documents by one convention: id = \
+                      relative path; department = first folder (lowercased) when it is a valid \
+                      label, else `unassigned`; type = extension (lowercased) when it is a valid \
+                      label, else `document`; priority medium; not confidential; created date = \
+                      modification time.",
+        after_help = EXIT_CODES
+    )]
+    Backup(BackupArgs),
+    /// Re-hash every stored document of a day and compare it with the manifest.
+    #[command(after_help = EXIT_CODES)]
+    Verify(VerifyArgs),
+    /// Restore a day, or one document, byte for byte, checking every checksum.
+    #[command(after_help = EXIT_CODES)]
+    Restore(RestoreArgs),
 }
 
 #[derive(Debug, Args)]
@@ -104,31 +144,85 @@ struct ValidateArgs {
     file: PathBuf,
 }
 
-/// What went wrong, mapped to an exit code at the edge.
-#[derive(Debug, thiserror::Error)]
-enum CliError {
-    #[error("{context}: {source}")]
-    Io {
-        context: String,
-        #[source]
-        source: io::Error,
-    },
-    #[error("{0}")]
-    Invalid(String),
+#[derive(Debug, Args)]
+#[command(group(ArgGroup::new("input").required(true).args(["source", "generate"])))]
+struct BackupArgs {
+    /// Backup root: the day goes to DIR/backups/{date}/ (created if missing).
+    #[arg(long, value_name = "DIR")]
+    dest: PathBuf,
+    /// Directory to back up, walked recursively in sorted order.
+    #[arg(long, value_name = "DIR")]
+    source: Option<PathBuf>,
+    /// Back up the synthetic day of N documents (the same documents as `generate`).
+    #[arg(long, value_name = "N")]
+    generate: Option<u64>,
+    /// The day, YYYY-MM-DD (default: the UTC day of --at).
+    #[arg(long)]
+    date: Option<BackupDate>,
+    /// Backup time, RFC 3339 (default: now, from the host clock).
+    #[arg(long, value_name = "RFC3339")]
+    at: Option<Timestamp>,
+    /// Generator seed (with --generate).
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Deployment environment recorded in the manifest.
+    #[arg(long = "env", default_value = "prod")]
+    environment: Label,
+    /// Run id recorded in the manifest, and the name of an incomplete-run report.
+    #[arg(long)]
+    run_id: Option<String>,
+    /// Print the result as JSON on stdout.
+    #[arg(long)]
+    json: bool,
+    /// Read and hash everything, print the plan (each document's key, size, checksum, then the
+    /// manifest key), and write nothing.
+    #[arg(long)]
+    dry_run: bool,
+    /// No progress lines on stderr.
+    #[arg(long, short)]
+    quiet: bool,
 }
 
-impl CliError {
-    fn io(context: impl Into<String>) -> impl FnOnce(io::Error) -> Self {
-        let context = context.into();
-        move |source| Self::Io { context, source }
-    }
+#[derive(Debug, Args)]
+struct VerifyArgs {
+    /// Backup root (the --dest of the backup).
+    #[arg(long, value_name = "DIR")]
+    dest: PathBuf,
+    /// The day to verify, YYYY-MM-DD.
+    #[arg(long)]
+    date: BackupDate,
+    /// Print the report as JSON on stdout.
+    #[arg(long)]
+    json: bool,
+    /// No progress lines on stderr.
+    #[arg(long, short)]
+    quiet: bool,
+}
 
-    fn exit_code(&self) -> u8 {
-        match self {
-            Self::Invalid(_) => 1,
-            Self::Io { .. } => 3,
-        }
-    }
+#[derive(Debug, Args)]
+struct RestoreArgs {
+    /// Backup root (the --dest of the backup).
+    #[arg(long, value_name = "DIR")]
+    dest: PathBuf,
+    /// The day to restore, YYYY-MM-DD.
+    #[arg(long)]
+    date: BackupDate,
+    /// Directory to restore into (created if missing); files keep their paths below
+    /// documents/.
+    #[arg(long, value_name = "OUT")]
+    to: PathBuf,
+    /// Restore only this document (its `document_id` in the manifest).
+    #[arg(long, value_name = "ID")]
+    document: Option<String>,
+    /// Replace files that exist in OUT (by default nothing is written if any target exists).
+    #[arg(long)]
+    overwrite: bool,
+    /// Print the result as JSON on stdout.
+    #[arg(long)]
+    json: bool,
+    /// No progress lines on stderr.
+    #[arg(long, short)]
+    quiet: bool,
 }
 
 /// The host clock, read at most once per run.
@@ -247,6 +341,43 @@ fn run(cli: Cli, clock: &mut Clock) -> Result<(), CliError> {
             );
             Ok(())
         }
+        Command::Backup(args) => {
+            let at = args.at.unwrap_or_else(|| clock.now());
+            let input = match (args.source, args.generate) {
+                (Some(dir), None) => backup::Input::Directory(dir),
+                (None, Some(count)) => backup::Input::Generated {
+                    count,
+                    seed: args.seed,
+                },
+                _ => unreachable!("clap requires exactly one of --source and --generate"),
+            };
+            backup::backup(&backup::Request {
+                dest: args.dest,
+                input,
+                date: args.date.unwrap_or_else(|| at.date()),
+                at,
+                environment: args.environment,
+                run_id: args.run_id,
+                json: args.json,
+                dry_run: args.dry_run,
+                quiet: args.quiet,
+            })
+        }
+        Command::Verify(args) => verify::verify(&verify::Request {
+            dest: args.dest,
+            date: args.date,
+            json: args.json,
+            quiet: args.quiet,
+        }),
+        Command::Restore(args) => restore::restore(&restore::Request {
+            dest: args.dest,
+            date: args.date,
+            to: args.to,
+            document: args.document,
+            overwrite: args.overwrite,
+            json: args.json,
+            quiet: args.quiet,
+        }),
     }
 }
 
