@@ -24,6 +24,9 @@ step "wasm32-unknown-unknown: core imports nothing and writes the golden bytes"
 probe=$(scripts/build-wasm.sh unknown docvault-wasm-probe)
 node --test-reporter=spec tests/wasm/probe.mjs "$probe" tests/golden/manifest-500-2026-11-27.json
 
+step "WASI: the docvault CLI under stock wasmtime run (same bytes as native, backup/verify/restore, sandbox)"
+host-wasmtime/test.sh
+
 step "host-node: the npm package built, packed, installed into a fresh project and tested there"
 host-node/test.sh
 

@@ -33,6 +33,27 @@ impl CliError {
         move |source| Self::Io { context, source }
     }
 
+    /// What to do about it, when the error alone does not say. Inside a WASI sandbox, paths the
+    /// runtime was not given (`ENOTCAPABLE`), or that lead out of a granted directory with `..`
+    /// (`EPERM` from the runtime's path resolution), fail with errors that do not name the cause.
+    pub(crate) fn hint(&self) -> Option<&'static str> {
+        const WASI_EPERM: i32 = 63;
+        const WASI_ENOTCAPABLE: i32 = 76;
+        match self {
+            Self::Io { source, .. }
+                if cfg!(target_os = "wasi")
+                    && matches!(source.raw_os_error(), Some(WASI_EPERM | WASI_ENOTCAPABLE)) =>
+            {
+                Some(
+                    "this path was not granted to the sandbox, or leads out of a granted \
+                     directory: grant the directory with `wasmtime run --dir HOST::GUEST` and \
+                     name it by its GUEST path",
+                )
+            }
+            _ => None,
+        }
+    }
+
     /// The process exit code for this error.
     pub(crate) fn exit_code(&self) -> u8 {
         match self {

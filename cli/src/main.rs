@@ -247,6 +247,9 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("docvault: error: {e}");
+            if let Some(hint) = e.hint() {
+                eprintln!("docvault: hint: {hint}");
+            }
             ExitCode::from(e.exit_code())
         }
     }

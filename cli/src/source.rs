@@ -80,7 +80,13 @@ pub(crate) fn walk(root: &Path) -> io::Result<Vec<Entry>> {
         let listing = match fs::read_dir(&dir) {
             Ok(l) => l,
             Err(e) if segments.is_empty() => {
-                return Err(io::Error::new(e.kind(), format!("{e}{}", hint(&e))));
+                let hint = hint(&e);
+                // Keep the OS error (and its code) unless there is something to add.
+                return Err(if hint.is_empty() {
+                    e
+                } else {
+                    io::Error::new(e.kind(), format!("{e}{hint}"))
+                });
             }
             Err(e) => {
                 out.push(Entry::Failed {
