@@ -144,6 +144,28 @@ pub enum BackupError {
     Task(String),
 }
 
+/// One item of a run's input: a document to store, or one the host already knows it cannot
+/// (a source file it could not read). Both end up in the manifest or the incomplete report.
+#[derive(Debug, Clone)]
+pub enum Incoming {
+    /// A document with its body.
+    Document(GeneratedDocument),
+    /// A document that failed before it reached the executor.
+    Failed(FailedDocument),
+}
+
+impl From<GeneratedDocument> for Incoming {
+    fn from(d: GeneratedDocument) -> Self {
+        Self::Document(d)
+    }
+}
+
+impl From<FailedDocument> for Incoming {
+    fn from(f: FailedDocument) -> Self {
+        Self::Failed(f)
+    }
+}
+
 /// Settings of one execution.
 #[derive(Debug, Clone)]
 pub struct ExecuteOptions {
@@ -153,7 +175,8 @@ pub struct ExecuteOptions {
     pub max_attempts: u32,
 }
 
-/// Backs up `documents` (in any order) into `store` for the day in `header`.
+/// Backs up `documents` (in any order) into `store` for the day in `header`. Bodies are pulled
+/// from the iterator only as upload slots free up, so at most `concurrency` are held at once.
 ///
 /// # Errors
 /// [`BackupError`] when the run stops: a fatal store error, an unreadable or invalid existing
@@ -162,7 +185,7 @@ pub async fn execute<S: ObjectStore>(
     store: &S,
     header: ManifestHeader,
     options: PlanOptions,
-    documents: impl IntoIterator<Item = GeneratedDocument>,
+    documents: impl IntoIterator<Item = impl Into<Incoming>>,
     exec: &ExecuteOptions,
 ) -> Result<BackupOutcome, BackupError> {
     let manifest_key = format!(
@@ -196,10 +219,16 @@ pub async fn execute<S: ObjectStore>(
 
     loop {
         while fatal.is_none() && tasks.len() < concurrency {
-            let Some(generated) = documents.next() else {
+            let Some(next) = documents.next() else {
                 break;
             };
-            let GeneratedDocument { document, body } = generated;
+            let GeneratedDocument { document, body } = match next.into() {
+                Incoming::Document(d) => d,
+                Incoming::Failed(f) => {
+                    run.record_failed(f)?;
+                    continue;
+                }
+            };
             let id = document.document_id.clone();
             let checksum = document.checksum;
             let size = document.file_size;
@@ -251,14 +280,17 @@ pub async fn execute<S: ObjectStore>(
     if let Some(error) = fatal {
         // Account for every document the run never attempted, then leave a report if the
         // store still takes one. No manifest: the day is not backed up.
-        for generated in documents {
-            run.record_failed(FailedDocument {
-                document_id: generated.document.document_id.to_string(),
-                source: generated.document.source,
-                stage: FailureStage::Store,
-                reason: format!("not attempted: the run stopped ({error})"),
-                attempts: 0,
-            })?;
+        for next in documents {
+            match next.into() {
+                Incoming::Document(d) => run.record_failed(FailedDocument {
+                    document_id: d.document.document_id.to_string(),
+                    source: d.document.source,
+                    stage: FailureStage::Store,
+                    reason: format!("not attempted: the run stopped ({error})"),
+                    attempts: 0,
+                })?,
+                Incoming::Failed(f) => run.record_failed(f)?,
+            }
         }
         let stored = run.stored_count() as u64;
         let failed = run.failed_count() as u64;

@@ -7,10 +7,10 @@ use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
 use docvault_core::{
-    BackupStatus, Encryption, Generator, GeneratorSpec, Label, Manifest, ManifestHeader, ObjectPut,
-    PlanOptions, Sha256Digest, SourceDescription,
+    BackupStatus, Encryption, FailedDocument, FailureStage, Generator, GeneratorSpec, Label,
+    Manifest, ManifestHeader, ObjectPut, PlanOptions, Sha256Digest, SourceDescription,
 };
-use docvault_lambda::executor::{BackupError, BackupOutcome, ExecuteOptions, execute};
+use docvault_lambda::executor::{BackupError, BackupOutcome, ExecuteOptions, Incoming, execute};
 use docvault_lambda::store::{ObjectInfo, ObjectStore, StoreError};
 
 #[derive(Debug, Clone)]
@@ -272,6 +272,64 @@ async fn failed_documents_go_to_an_incomplete_report_not_a_manifest() {
     assert_eq!(outcome.transfer().uploaded, 2);
     assert_eq!(outcome.transfer().already_stored, 18);
     assert_eq!(manifest_in(&store).unwrap().total_documents, 20);
+}
+
+#[tokio::test]
+async fn failures_the_host_found_before_upload_are_recorded_not_dropped() {
+    // A host that reads real files hands over the ones it could not read as failures.
+    let store = MemStore::default();
+    let date = DATE.parse().unwrap();
+    let header = ManifestHeader {
+        backup_date: date,
+        backup_timestamp: "2026-11-27T02:00:00Z".parse().unwrap(),
+        environment: Label::new("dev").unwrap(),
+        run_id: Some("with-failures".into()),
+        source: SourceDescription::Generator { count: 6, seed: 0 },
+    };
+    let options = PlanOptions::new("", Label::new("dev").unwrap(), Encryption::None).unwrap();
+    let input: Vec<Incoming> = Generator::new(GeneratorSpec {
+        date,
+        count: 6,
+        seed: 0,
+    })
+    .map(|d| {
+        if d.document.document_id.as_str() == "report_0003" {
+            Incoming::Failed(FailedDocument {
+                document_id: "report_0003".into(),
+                source: Some("/src/report_0003.txt".into()),
+                stage: FailureStage::Read,
+                reason: "changed while it was read".into(),
+                attempts: 1,
+            })
+        } else {
+            Incoming::Document(d)
+        }
+    })
+    .collect();
+    let exec = ExecuteOptions {
+        concurrency: 2,
+        max_attempts: 1,
+    };
+    let outcome = execute(&store, header, options, input, &exec)
+        .await
+        .unwrap();
+    let BackupOutcome::Incomplete { manifest, .. } = outcome else {
+        panic!("a run with a failed document must not complete");
+    };
+    assert_eq!((manifest.total_documents, manifest.total_failed), (5, 1));
+    assert_eq!(manifest.failed_documents[0].stage, FailureStage::Read);
+    assert_eq!(
+        manifest.failed_documents[0].source.as_deref(),
+        Some("/src/report_0003.txt")
+    );
+    assert!(manifest_in(&store).is_none());
+    assert!(
+        store
+            .objects
+            .lock()
+            .unwrap()
+            .contains_key("backups/2026-11-27/incomplete/with-failures.json")
+    );
 }
 
 #[tokio::test]
