@@ -68,6 +68,9 @@ pub(crate) struct Request {
     pub(crate) run_id: Option<String>,
     pub(crate) json: bool,
     pub(crate) dry_run: bool,
+    /// Print the manifest the run would commit (or its incomplete report) instead of a plan;
+    /// implies `dry_run`, and the destination is not looked at.
+    pub(crate) manifest_only: bool,
     pub(crate) quiet: bool,
 }
 
@@ -118,7 +121,7 @@ struct Context<'a> {
 pub(crate) fn backup(req: &Request) -> Result<(), CliError> {
     let layout = Layout::new(req.date);
     let manifest_path = key_path(&req.dest, &layout.manifest_key());
-    if fs::symlink_metadata(&manifest_path).is_ok() {
+    if !req.manifest_only && fs::symlink_metadata(&manifest_path).is_ok() {
         let existing = local::load_manifest(&req.dest, req.date).map_err(|e| match e {
             CliError::Invalid(m) => CliError::Invalid(format!(
                 "{m}; it was left as it is: move it away to back up {} again",
@@ -130,7 +133,9 @@ pub(crate) fn backup(req: &Request) -> Result<(), CliError> {
     }
     let source = match &req.input {
         Input::Directory(src) => {
-            check_not_nested(src, &req.dest)?;
+            if !req.manifest_only {
+                check_not_nested(src, &req.dest)?;
+            }
             SourceDescription::Directory {
                 path: src.to_string_lossy().into_owned(),
             }
@@ -180,6 +185,7 @@ pub(crate) fn backup(req: &Request) -> Result<(), CliError> {
     };
     let finished = result.and_then(|()| run.finish().map_err(plan_error));
     let outcome = match finished {
+        Ok(commit) if req.manifest_only => print_manifest(req, &commit),
         Ok(commit) if req.dry_run => report_dry_run(&ctx, &commit),
         Ok(commit) => ctx.commit(&commit).and_then(|()| report(&ctx, &commit)),
         Err(e) => Err(e),
@@ -189,6 +195,23 @@ pub(crate) fn backup(req: &Request) -> Result<(), CliError> {
         let _ = fs::remove_dir_all(&ctx.partial);
     }
     outcome
+}
+
+/// `docvault manifest --source`: the bytes the run would commit, on stdout.
+fn print_manifest(req: &Request, commit: &Commit) -> Result<(), CliError> {
+    let mut out = io::stdout().lock();
+    out.write_all(&commit.body)
+        .and_then(|()| out.flush())
+        .map_err(CliError::io("writing the manifest to stdout"))?;
+    if commit.is_complete() {
+        Ok(())
+    } else {
+        Err(CliError::Invalid(format!(
+            "{} of the files for {} could not be read; the manifest printed has status \
+             `incomplete` and lists them",
+            commit.manifest.total_failed, req.date
+        )))
+    }
 }
 
 fn plan_error(e: docvault_core::PlanError) -> CliError {

@@ -97,10 +97,16 @@ struct DayArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(group(ArgGroup::new("input").required(true).args(["generate", "source"])))]
 struct ManifestArgs {
     /// Number of documents to generate.
     #[arg(long, value_name = "N")]
-    generate: u64,
+    generate: Option<u64>,
+    /// A directory instead: the manifest a backup of it would commit (every file read and
+    /// hashed, nothing written). Exit 1, with the manifest still printed (status `incomplete`,
+    /// failures listed), when a file cannot be read.
+    #[arg(long, value_name = "DIR")]
+    source: Option<PathBuf>,
     #[command(flatten)]
     day: DayArgs,
     /// Backup time, RFC 3339 (default: now, from the host clock).
@@ -257,11 +263,34 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli, clock: &mut Clock) -> Result<(), CliError> {
     match cli.command {
+        Command::Manifest(ManifestArgs {
+            source: Some(dir),
+            day,
+            at,
+            environment,
+            run_id,
+            ..
+        }) => {
+            let at = at.unwrap_or_else(|| clock.now());
+            backup::backup(&backup::Request {
+                dest: PathBuf::new(),
+                input: backup::Input::Directory(dir),
+                date: day.date.unwrap_or_else(|| at.date()),
+                at,
+                environment,
+                run_id,
+                json: false,
+                dry_run: true,
+                manifest_only: true,
+                // Skipped links and progress on stderr; stdout is the manifest alone.
+                quiet: false,
+            })
+        }
         Command::Manifest(args) => {
             let date = clock.date(args.day.date);
             let spec = GeneratorSpec {
                 date,
-                count: args.generate,
+                count: args.generate.unwrap_or_default(),
                 seed: args.day.seed,
             };
             let header = ManifestHeader {
@@ -363,6 +392,7 @@ fn run(cli: Cli, clock: &mut Clock) -> Result<(), CliError> {
                 run_id: args.run_id,
                 json: args.json,
                 dry_run: args.dry_run,
+                manifest_only: false,
                 quiet: args.quiet,
             })
         }

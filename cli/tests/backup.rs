@@ -819,3 +819,49 @@ fn usage_and_missing_backups() {
         assert!(String::from_utf8_lossy(&out.stdout).contains("Exit codes"));
     }
 }
+
+#[test]
+fn manifest_of_a_directory_is_what_its_backup_commits() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let src = sample_source(tmp.path());
+    let dest = tmp.path().join("dest");
+    let printed = docvault(&[
+        "manifest",
+        "--source",
+        s(&src),
+        "--date",
+        DATE,
+        "--at",
+        AT,
+        "--env",
+        "prod",
+    ]);
+    ok(&printed);
+    assert!(
+        !dest.exists(),
+        "`manifest --source` reads the source and writes nothing"
+    );
+    ok(&backup_dir(&src, &dest, &[]));
+    let committed = fs::read(dest.join(DAY).join("manifest.json")).expect("manifest");
+    assert!(
+        printed.stdout == committed,
+        "the printed manifest differs from the committed one"
+    );
+
+    // A file that cannot be a document: the manifest is still printed, listing the failure,
+    // with status `incomplete` and exit 1.
+    write(
+        &src.join(OsStr::from_bytes(b"bad\xff.txt")),
+        b"name is not UTF-8\n",
+    );
+    let out = docvault(&["manifest", "--source", s(&src), "--date", DATE, "--at", AT]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let m = Manifest::from_json(std::str::from_utf8(&out.stdout).expect("utf-8")).expect("valid");
+    assert_eq!((m.total_documents, m.total_failed), (6, 1));
+    assert_eq!(m.failed_documents[0].document_id, "bad\\xff.txt");
+    assert!(
+        stderr(&out).contains("status `incomplete`"),
+        "{}",
+        stderr(&out)
+    );
+}
