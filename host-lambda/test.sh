@@ -10,10 +10,7 @@ if [[ -z "${DOCVAULT_BOOTSTRAP:-}" ]]; then
   cargo build --locked -q -p docvault-lambda --bin bootstrap
 fi
 # s3s-fs: an S3 server that validates x-amz-checksum-sha256 (moto does not).
-if [[ -z "${DOCVAULT_S3S_FS:-}" && ! -x target/tools/bin/s3s-fs ]]; then
-  echo "host-lambda/test.sh: installing s3s-fs 0.14.1 into target/tools" >&2
-  cargo install --locked --quiet --root target/tools s3s-fs --version 0.14.1 --features binary
-fi
+scripts/install-s3s-fs.sh
 source "$ROOT/scripts/python-env.sh"
 setup_env tools infra/requirements-test.txt
 exec "${ENV_CMD[@]}" -m pytest -q -c host-lambda/tests/e2e/pytest.ini host-lambda/tests/e2e "$@"

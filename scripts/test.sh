@@ -24,7 +24,7 @@ step "wasm32-unknown-unknown: core imports nothing and writes the golden bytes"
 probe=$(scripts/build-wasm.sh unknown docvault-wasm-probe)
 node --test-reporter=spec tests/wasm/probe.mjs "$probe" tests/golden/manifest-500-2026-11-27.json
 
-step "WASI: the docvault CLI under stock wasmtime run (same bytes as native, backup/verify/restore, sandbox)"
+step "host-wasmtime: the WASI guest under stock wasmtime and the docvault-wasmtime runner (sandbox, limits, S3 on moto and s3s-fs)"
 host-wasmtime/test.sh
 
 step "host-node: the npm package built, packed, installed into a fresh project and tested there"

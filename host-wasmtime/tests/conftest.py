@@ -8,12 +8,16 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "infra" / "tests"))
+
+import stack  # noqa: E402  (moto and s3s-fs on loopback)
 GOLDEN = ROOT / "tests" / "golden"
 DATE = "2026-11-27"
 AT = "2026-11-27T02:00:00Z"
@@ -65,6 +69,59 @@ class Hosts:
         return Run(p.returncode, p.stdout, p.stderr.decode(errors="replace"))
 
 
+@dataclass
+class Runner:
+    """The native runner `docvault-wasmtime`, with its own module cache."""
+
+    binary: Path
+    wasm: Path
+    cache: Path
+
+    def __call__(self, args: list[str], env: dict | None = None, timeout: float = 600) -> Run:
+        full_env = {**os.environ, "DOCVAULT_WASM": str(self.wasm),
+                    "DOCVAULT_CACHE_DIR": str(self.cache), **(env or {})}
+        p = subprocess.run([str(self.binary), *args], capture_output=True, timeout=timeout,
+                           env=full_env)
+        return Run(p.returncode, p.stdout, p.stderr.decode(errors="replace"))
+
+
+@pytest.fixture(scope="session")
+def runner(hosts, tmp_path_factory) -> Runner:
+    return Runner(_required("DOCVAULT_RUNNER"), hosts.wasm, tmp_path_factory.mktemp("module-cache"))
+
+
+@pytest.fixture(scope="session")
+def moto(tmp_path_factory):
+    log = tmp_path_factory.mktemp("moto") / "moto_server.log"
+    server = stack.start_moto_server(log_path=log)
+    try:
+        yield server.url
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def s3s(tmp_path_factory):
+    binary = os.environ.get("DOCVAULT_S3S_FS", str(ROOT / "target" / "tools" / "bin" / "s3s-fs"))
+    if not Path(binary).is_file():
+        pytest.fail(f"{binary} is missing: scripts/install-s3s-fs.sh installs it")
+    root = tmp_path_factory.mktemp("s3s-root")
+    server = stack.start_s3s_fs(binary, root, root.parent / "s3s-fs.log")
+    try:
+        yield server.url
+    finally:
+        server.stop()
+
+
+def s3_client(url: str, access: str = "test", secret: str = "test"):
+    import boto3
+    from botocore.config import Config
+
+    return boto3.client("s3", endpoint_url=url, region_name="us-east-1",
+                        aws_access_key_id=access, aws_secret_access_key=secret,
+                        config=Config(s3={"addressing_style": "path"}))
+
+
 @pytest.fixture(scope="session")
 def hosts() -> Hosts:
     return Hosts(
@@ -91,3 +148,18 @@ def cmp_trees(expected: Path, actual: Path) -> int:
         done = subprocess.run(["cmp", str(left[rel]), str(right[rel])], capture_output=True)
         assert done.returncode == 0, f"{rel}: {done.stdout.decode()}{done.stderr.decode()}"
     return len(left)
+
+
+def make_source(root: Path) -> Path:
+    src = root / "src"
+    (src / "finance" / "2026").mkdir(parents=True)
+    (src / "hr").mkdir()
+    (src / "finance" / "2026" / "q1-report.pdf").write_bytes(bytes(range(256)) * 300)
+    (src / "finance" / "invoice-17.csv").write_text("id,amount\n17,120.50\n")
+    (src / "hr" / "Contract Ünïcode.TXT").write_text("employment contract\n")
+    (src / "hr" / "empty.txt").write_bytes(b"")
+    (src / "notes.md").write_text("# loose file at the top\n")
+    for i in range(40):
+        (src / "hr" / f"memo-{i:03}.txt").write_bytes(os.urandom(1 + i * 997))
+    os.utime(src / "notes.md", (1_700_000_000, 1_700_000_000))
+    return src

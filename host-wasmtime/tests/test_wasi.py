@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import AT, DATE, DAY, GOLDEN, cmp_trees, tree
+from conftest import AT, DATE, DAY, GOLDEN, cmp_trees, make_source, tree
 
 DAY_DIR = f"backups/{DATE}"
 
@@ -75,21 +75,6 @@ def test_generated_day_backs_up_verifies_and_restores_byte_for_byte(hosts, tmp_p
     again = hosts.guest(backup, grants).ok().json()
     assert again["status"] == "already-complete"
     assert {rel: p.stat().st_mtime_ns for rel, p in tree(dst).items()} == before
-
-
-def make_source(root: Path) -> Path:
-    src = root / "src"
-    (src / "finance" / "2026").mkdir(parents=True)
-    (src / "hr").mkdir()
-    (src / "finance" / "2026" / "q1-report.pdf").write_bytes(bytes(range(256)) * 300)
-    (src / "finance" / "invoice-17.csv").write_text("id,amount\n17,120.50\n")
-    (src / "hr" / "Contract Ünïcode.TXT").write_text("employment contract\n")
-    (src / "hr" / "empty.txt").write_bytes(b"")
-    (src / "notes.md").write_text("# loose file at the top\n")
-    for i in range(40):
-        (src / "hr" / f"memo-{i:03}.txt").write_bytes(os.urandom(1 + i * 997))
-    os.utime(src / "notes.md", (1_700_000_000, 1_700_000_000))
-    return src
 
 
 def test_directory_backup_matches_native_and_restores_byte_for_byte(hosts, tmp_path):

@@ -84,6 +84,33 @@ class MotoServer:
                 self.process.wait(timeout=10)
 
 
+S3S_ACCESS, S3S_SECRET = "docvault", "docvault-secret"
+
+
+def start_s3s_fs(binary: Path | str, root: Path, log_path: Path, timeout: float = 30.0) -> MotoServer:
+    """Start s3s-fs (an S3 server that validates and returns SHA-256 checksums) serving `root`
+    on 127.0.0.1 and a free port, with the credentials S3S_ACCESS/S3S_SECRET."""
+    port = free_port()
+    log = open(log_path, "ab")
+    process = subprocess.Popen(
+        [str(binary), "--host", "127.0.0.1", "--port", str(port), "--access-key", S3S_ACCESS,
+         "--secret-key", S3S_SECRET, str(root)],
+        stdout=log, stderr=subprocess.STDOUT, preexec_fn=_die_with_parent,
+    )
+    deadline = time.monotonic() + timeout
+    while True:
+        if process.poll() is not None:
+            raise RuntimeError(f"s3s-fs exited with {process.returncode} (log: {log_path})")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return MotoServer(f"http://127.0.0.1:{port}", process)
+        except OSError:
+            if time.monotonic() > deadline:
+                process.kill()
+                raise RuntimeError(f"s3s-fs did not answer on port {port} within {timeout}s")
+            time.sleep(0.1)
+
+
 def _die_with_parent() -> None:
     """Linux: the server gets SIGTERM if the test process dies without
     running its fixture teardown (e.g. killed by a CI timeout)."""

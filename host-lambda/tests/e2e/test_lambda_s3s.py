@@ -8,18 +8,16 @@ from __future__ import annotations
 import base64
 import json
 import os
-import socket
-import subprocess
-import time
 from pathlib import Path
 
 import boto3
 import pytest
 
+import stack
 from conftest import ROOT
 from faultproxy import FaultProxy
 
-ACCESS, SECRET = "docvault", "docvault-secret"
+ACCESS, SECRET = stack.S3S_ACCESS, stack.S3S_SECRET
 SCHEDULED = {"source": "aws.events", "detail-type": "Scheduled Event",
              "time": "2026-11-27T02:00:00Z", "detail": {}}
 DAY = "backups/2026-11-27/"
@@ -29,30 +27,13 @@ DAY = "backups/2026-11-27/"
 def s3s(tmp_path_factory):
     binary = os.environ.get("DOCVAULT_S3S_FS", str(ROOT / "target" / "tools" / "bin" / "s3s-fs"))
     if not Path(binary).is_file():
-        pytest.fail(f"{binary} is missing: host-lambda/test.sh installs it "
-                    "(cargo install s3s-fs --version 0.14.1 --features binary)")
+        pytest.fail(f"{binary} is missing: scripts/install-s3s-fs.sh installs it")
     root = tmp_path_factory.mktemp("s3s-root")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    log = (root.parent / "s3s-fs.log").open("wb")
-    proc = subprocess.Popen([binary, "--host", "127.0.0.1", "--port", str(port),
-                             "--access-key", ACCESS, "--secret-key", SECRET, str(root)],
-                            stdout=log, stderr=subprocess.STDOUT)
-    deadline = time.time() + 30
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            break
-        except OSError:
-            assert proc.poll() is None, "s3s-fs exited at start"
-            assert time.time() < deadline, "s3s-fs did not start"
-            time.sleep(0.1)
+    server = stack.start_s3s_fs(binary, root, root.parent / "s3s-fs.log")
     try:
-        yield port
+        yield int(server.url.rsplit(":", 1)[1])
     finally:
-        proc.terminate()
-        proc.wait(10)
+        server.stop()
 
 
 def test_a_body_that_does_not_match_its_checksum_is_refused_and_recorded(s3s, start_lambda):

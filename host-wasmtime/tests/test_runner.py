@@ -1,0 +1,242 @@
+"""The native runner `docvault-wasmtime`: the same guest as stock wasmtime, with read-only source
+grants, memory and time limits, a precompiled-module cache, and S3 destinations (the guest
+scans, the runner uploads through the Lambda's executor) against moto (SSE-KMS) and s3s-fs
+(SHA-256 checksums validated and returned by the store)."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+import uuid
+from pathlib import Path
+
+import boto3
+import pytest
+
+from conftest import AT, DATE, DAY, GOLDEN, ROOT, cmp_trees, make_source, s3_client, stack, tree
+
+DAY_DIR = f"backups/{DATE}"
+GUESTS = ROOT / "host-wasmtime" / "tests" / "guests"
+MOTO_ENV = {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_REGION": "us-east-1"}
+S3S_ENV = {"AWS_ACCESS_KEY_ID": stack.S3S_ACCESS, "AWS_SECRET_ACCESS_KEY": stack.S3S_SECRET,
+           "AWS_REGION": "us-east-1"}
+
+
+def test_the_runner_prints_the_golden_manifest(runner):
+    out = runner(["run", "--", "manifest", "--generate", "500", *DAY]).ok().out
+    assert out == (GOLDEN / "manifest-500-2026-11-27.json").read_bytes()
+
+
+def test_local_backup_verify_restore_and_metrics(runner, hosts, tmp_path):
+    src = make_source(tmp_path)
+    dst, out = tmp_path / "dst", tmp_path / "out"
+    args = ["--date", DATE, "--at", AT, "--env", "dev", "--run-id", "nightly-1"]
+    result = runner(["backup", "--source", str(src), "--dest", str(dst), *args, "--json", "-q",
+                     "--metrics-file", str(tmp_path / "metrics.prom")]).ok().json()
+    assert (result["status"], result["written"], result["failed"]) == ("complete", 45, [])
+
+    # Byte for byte what stock `wasmtime run` writes with the same grants and arguments.
+    stock = tmp_path / "stock"
+    stock.mkdir()
+    hosts.guest(["backup", "--source", "/src", "--dest", "/dst", *args, "-q"],
+                {src: "/src", stock: "/dst"}).ok()
+    assert cmp_trees(stock, dst) == 46
+
+    runner(["verify", "--dest", str(dst), "--date", DATE, "-q"]).ok()
+    runner(["restore", "--dest", str(dst), "--date", DATE, "--to", str(out), "-q"]).ok()
+    assert cmp_trees(src, out) == 45
+
+    prom = (tmp_path / "metrics.prom").read_text()
+    assert 'backup_system_documents_backed_up{environment="dev"} 45 ' in prom
+    assert 'backup_system_backup_success{environment="dev"} 1 ' in prom
+    size = sum(p.stat().st_size for p in tree(src).values())
+    assert f'backup_system_backup_size_bytes{{environment="dev"}} {size} ' in prom
+
+
+def test_generated_day_and_its_rerun(runner, tmp_path):
+    dst = tmp_path / "dst"
+    backup = ["backup", "--generate", "500", "--dest", str(dst), *DAY, "--json", "-q",
+              "--metrics-file", str(tmp_path / "m.json")]
+    assert runner(backup).ok().json()["written"] == 500
+    assert (dst / DAY_DIR / "manifest.json").read_bytes() == (
+        GOLDEN / "manifest-500-2026-11-27.json").read_bytes()
+    assert runner(backup).ok().json()["status"] == "already-complete"
+    metrics = json.loads((tmp_path / "m.json").read_text())
+    values = {d["name"]: d["value"] for d in metrics["data"]}
+    assert (metrics["namespace"], metrics["dimensions"]) == ("BackupSystem", {"Environment": "prod"})
+    assert (values["BackupSuccess"], values["DocumentsBackedUp"], values["FailedDocuments"]) == (1, 500, 0)
+
+
+def test_an_overlapping_source_and_destination_are_refused(runner, tmp_path):
+    src = make_source(tmp_path)
+    run = runner(["backup", "--source", str(src), "--dest", str(src / "vault"), *DAY])
+    assert run.code == 2 and "overlap" in run.err
+    assert not (src / "vault" / "backups").exists()
+
+
+def test_a_read_only_grant_cannot_be_written(runner, tmp_path):
+    src = make_source(tmp_path)
+    before = {rel: p.read_bytes() for rel, p in tree(src).items()}
+    run = runner(["run", "--dir", f"{src}::/src::ro", "--", "generate", "--count", "3",
+                  "--date", DATE, "--out", "/src/new"])
+    assert run.code == 3, run.err
+    assert {rel: p.read_bytes() for rel, p in tree(src).items()} == before
+
+
+def test_a_guest_without_grants_reads_nothing(runner):
+    run = runner(["run", "--", "validate", "/etc/hostname"])
+    assert run.code == 3 and "not granted to the sandbox" in run.err
+
+
+def test_the_time_limit_stops_a_runaway_guest(runner):
+    run = runner(["--wasm", str(GUESTS / "spin.wat"), "--timeout", "1", "run"], timeout=60)
+    assert run.code == 4
+    assert "time limit of 1s" in run.err and "--timeout" in run.err
+
+
+def test_the_memory_limit_stops_a_runaway_guest(runner):
+    run = runner(["--wasm", str(GUESTS / "grow.wat"), "--memory-mib", "64", "run"], timeout=60)
+    assert run.code == 4
+    assert "memory limit of 64 MiB" in run.err and "--memory-mib" in run.err
+
+
+def test_the_compiled_module_is_cached_and_a_damaged_cache_is_ignored(runner, tmp_path):
+    cache = tmp_path / "cache"
+    env = {"DOCVAULT_CACHE_DIR": str(cache), "DOCVAULT_LOG": "docvault_wasmtime=debug"}
+    guest = ["--wasm", str(GUESTS / "exit0.wat"), "run"]
+    assert "source=Compiled" in runner(guest, env=env).ok().err
+    (cached,) = cache.glob("*.cwasm")
+    assert oct(cache.stat().st_mode & 0o777) == "0o700"
+    assert "source=Cached" in runner(guest, env=env).ok().err
+    # A damaged file is not loaded; the module is compiled again and the cache repaired.
+    cached.write_bytes(b"\0" * 100)
+    third = runner(guest, env=env).ok()
+    assert "ignoring an unusable cached module" in third.err and "source=Compiled" in third.err
+    assert "source=Cached" in runner(guest, env=env).ok().err
+    # A cache directory others can write to is not trusted (cached code runs as machine code).
+    cache.chmod(0o777)
+    shared = runner(guest, env=env).ok().err
+    assert "source=Compiled" in shared and "writable by other users" in shared
+    assert oct(cache.stat().st_mode & 0o777) == "0o777", "the runner never re-permissions a directory"
+
+
+# ------------------------------------------------------------------------------- S3
+
+@pytest.fixture
+def moto_bucket(moto):
+    s3 = s3_client(moto)
+    name = f"docvault-runner-{uuid.uuid4().hex[:10]}"
+    s3.create_bucket(Bucket=name)
+    s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
+    return s3, name
+
+
+def test_s3_backup_to_moto_encrypts_every_object_and_a_rerun_rewrites_nothing(runner, moto, moto_bucket, tmp_path):
+    s3, bucket = moto_bucket
+    kms = boto3.client("kms", endpoint_url=moto, **{"region_name": "us-east-1",
+                       "aws_access_key_id": "test", "aws_secret_access_key": "test"})
+    key = kms.create_key(Description="docvault runner")["KeyMetadata"]["Arn"]
+    backup = ["backup", "--generate", "40", "--dest", f"s3://{bucket}/site-a", *DAY,
+              "--endpoint-url", moto, "--path-style", "--kms-key-id", key, "--json", "-q",
+              "--metrics-file", str(tmp_path / "m.json")]
+    result = runner(backup, env=MOTO_ENV).ok().json()
+    assert (result["status"], result["uploaded"], result["failed"]) == ("complete", 40, [])
+    assert result["manifest_key"] == f"site-a/{DAY_DIR}/manifest.json"
+
+    prefix = f"site-a/{DAY_DIR}/"
+    keys = sorted(o["Key"] for o in s3.list_objects_v2(Bucket=bucket, Prefix=prefix)["Contents"])
+    documents = [k for k in keys if k.startswith(prefix + "documents/")]
+    assert len(documents) == 40 and keys == sorted(documents + [prefix + "manifest.json"])
+    # The committed manifest is exactly what the guest computes for the day.
+    expected = runner(["run", "--", "manifest", "--generate", "40", *DAY]).ok().out
+    assert s3.get_object(Bucket=bucket, Key=prefix + "manifest.json")["Body"].read() == expected
+    manifest = json.loads(expected)
+    for doc in manifest["documents"]:
+        head = s3.head_object(Bucket=bucket, Key=f"site-a/{doc['object_key']}")
+        assert head["ServerSideEncryption"] == "aws:kms" and head["SSEKMSKeyId"].endswith(key.split("/")[-1])
+        assert head["ContentLength"] == doc["file_size"]
+    tags = s3.get_object_tagging(Bucket=bucket, Key=documents[0])["TagSet"]
+    assert {"Key": "Type", "Value": "BusinessDocument"} in tags
+
+    versions = len(s3.list_object_versions(Bucket=bucket, Prefix=prefix)["Versions"])
+    again = runner(backup, env=MOTO_ENV).ok().json()
+    assert (again["status"], again["uploaded"]) == ("already-complete", 0)
+    assert len(s3.list_object_versions(Bucket=bucket, Prefix=prefix)["Versions"]) == versions
+    values = {d["name"]: d["value"] for d in json.loads((tmp_path / "m.json").read_text())["data"]}
+    assert (values["BackupSuccess"], values["DocumentsBackedUp"]) == (1, 40)
+
+
+def test_s3_backup_needs_an_explicit_encryption_choice(runner, moto, moto_bucket):
+    _, bucket = moto_bucket
+    run = runner(["backup", "--generate", "3", "--dest", f"s3://{bucket}", *DAY,
+                  "--endpoint-url", moto, "--path-style"], env=MOTO_ENV)
+    assert run.code == 2 and "--kms-key-id" in run.err
+
+
+def test_a_missing_bucket_fails_fast_and_reports_the_failure_metric(runner, moto, tmp_path):
+    run = runner(["backup", "--generate", "5", "--dest", "s3://docvault-no-such-bucket", *DAY,
+                  "--endpoint-url", moto, "--path-style", "--kms-key-id", "none",
+                  "--metrics-file", str(tmp_path / "m.json")], env=MOTO_ENV)
+    assert run.code == 3, run.err
+    assert "NoSuchBucket" in run.err
+    values = {d["name"]: d["value"] for d in json.loads((tmp_path / "m.json").read_text())["data"]}
+    assert (values["BackupSuccess"], values["BackupFailure"]) == (0, 1)
+
+
+def test_s3_backup_of_a_directory_to_s3s_fs_stores_verified_checksums(runner, s3s, tmp_path):
+    s3 = s3_client(s3s, stack.S3S_ACCESS, stack.S3S_SECRET)
+    bucket = f"docvault-runner-{uuid.uuid4().hex[:8]}"
+    s3.create_bucket(Bucket=bucket)
+    src = make_source(tmp_path)
+    (src / "link-out").symlink_to("/etc/hostname")
+    bad_dir = src / "ops"
+    bad_dir.mkdir()
+    bad = os.path.join(os.fsencode(bad_dir), b"bad-\xff.txt")
+    with open(bad, "wb") as f:
+        f.write(b"a name WASI cannot list\n")
+    backup = ["backup", "--source", str(src), "--dest", f"s3://{bucket}/nightly", "--date", DATE,
+              "--at", AT, "--env", "dev", "--run-id", "first", "--endpoint-url", s3s,
+              "--path-style", "--kms-key-id", "none", "--json", "-q"]
+
+    # A directory the sandbox cannot list: recorded, reported, no manifest; the rest is stored.
+    run = runner(backup, env=S3S_ENV)
+    assert run.code == 1, run.err
+    result = run.json()
+    assert (result["status"], result["uploaded"]) == ("incomplete", 45)
+    assert [f["document_id"] for f in result["failed"]] == ["ops/"]
+    prefix = f"nightly/{DAY_DIR}/"
+    listed = [o["Key"] for o in s3.list_objects_v2(Bucket=bucket, Prefix=prefix)["Contents"]]
+    assert prefix + "manifest.json" not in listed
+    assert prefix + "incomplete/first.json" in listed
+    assert not any("link-out" in k for k in listed)
+
+    # Fixed, rerun: completes the day, keeping what is stored (the store's checksums match).
+    os.rename(bad, bad_dir / "renamed.txt")
+    backup[backup.index("first")] = "second"
+    result = runner(backup, env=S3S_ENV).ok().json()
+    assert (result["status"], result["uploaded"], result["already_stored"]) == ("complete", 1, 45)
+
+    manifest = json.loads(s3.get_object(Bucket=bucket, Key=prefix + "manifest.json")["Body"].read())
+    assert manifest["total_documents"] == 46
+    for doc in manifest["documents"]:
+        body = (src / doc["document_id"]).read_bytes()
+        head = s3.head_object(Bucket=bucket, Key="nightly/" + doc["object_key"], ChecksumMode="ENABLED")
+        assert head["ChecksumSHA256"] == base64.b64encode(hashlib.sha256(body).digest()).decode()
+        assert doc["checksum"] == "sha256:" + hashlib.sha256(body).hexdigest()
+    one = manifest["documents"][0]
+    assert s3.get_object(Bucket=bucket, Key="nightly/" + one["object_key"])["Body"].read() == (
+        src / one["document_id"]).read_bytes()
+
+
+def test_s3_dry_run_prints_the_plan_and_writes_nothing(runner, s3s, tmp_path):
+    s3 = s3_client(s3s, stack.S3S_ACCESS, stack.S3S_SECRET)
+    bucket = f"docvault-runner-{uuid.uuid4().hex[:8]}"
+    s3.create_bucket(Bucket=bucket)
+    plan = runner(["backup", "--generate", "7", "--dest", f"s3://{bucket}", *DAY, "--dry-run",
+                   "--endpoint-url", s3s, "--path-style", "--kms-key-id", "none", "--json"],
+                  env=S3S_ENV).ok().json()
+    assert len(plan["documents"]) == 7
+    assert plan["then"] == f"{DAY_DIR}/manifest.json"
+    assert s3.list_objects_v2(Bucket=bucket).get("KeyCount", 0) == 0
