@@ -74,6 +74,7 @@ pub(crate) fn verify(req: &Request) -> Result<(), CliError> {
             key,
             size,
             checksum,
+            encryption: None,
         });
     }
     let report = verify_objects(&manifest, observed);

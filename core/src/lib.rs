@@ -39,4 +39,6 @@ pub use model::{
     Sha256Hasher, Timestamp, ValueError,
 };
 pub use plan::{BackupRun, Commit, Encryption, ObjectPut, PlanError, PlanOptions, UploadPlan};
-pub use verify::{ObservedObject, VerifyReport};
+pub use verify::{
+    ObservedEncryption, ObservedObject, VerifyReport, read_sample, verify_objects_expecting,
+};

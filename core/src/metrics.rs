@@ -150,6 +150,37 @@ impl MetricSet {
         }
     }
 
+    /// The metrics of a verification: `VerificationFailures` (problems found: missing, extra,
+    /// resized, altered or wrongly encrypted objects; the alarm's metric) and
+    /// `DocumentsVerified` (documents that matched).
+    pub fn for_verification(
+        namespace: &str,
+        environment: &Label,
+        timestamp: Timestamp,
+        problems: u64,
+        verified: u64,
+    ) -> Self {
+        let mut dimensions = BTreeMap::new();
+        dimensions.insert("Environment".to_owned(), environment.to_string());
+        Self {
+            namespace: namespace.to_owned(),
+            dimensions,
+            timestamp,
+            data: vec![
+                MetricDatum {
+                    name: "VerificationFailures",
+                    unit: Unit::Count,
+                    value: problems,
+                },
+                MetricDatum {
+                    name: "DocumentsVerified",
+                    unit: Unit::Count,
+                    value: verified,
+                },
+            ],
+        }
+    }
+
     /// One CloudWatch Embedded Metric Format line (no trailing newline). Printed to a Lambda's
     /// stdout, CloudWatch Logs turns it into metrics: no API call, no IAM permission.
     pub fn to_emf(&self) -> String {

@@ -19,7 +19,8 @@
 use bytes::Bytes;
 use docvault_core::{
     BackupRun, DocumentId, Encryption, FailedDocument, FailureStage, GeneratedDocument, Layout,
-    Manifest, ManifestError, ManifestHeader, ObjectPut, PlanError, PlanOptions, Sha256Digest,
+    Manifest, ManifestError, ManifestHeader, ObjectPut, ObservedEncryption, PlanError, PlanOptions,
+    Sha256Digest,
 };
 use tokio::task::JoinSet;
 
@@ -391,15 +392,10 @@ async fn store_document<S: ObjectStore>(
     let same = match store.head(&put.key).await? {
         None => false,
         Some(info) => {
-            let encryption_ok = match encryption {
-                Encryption::None => true,
-                Encryption::Kms { key_id } => {
-                    info.encryption.as_deref() == Some("aws:kms")
-                        && key_id.as_deref().is_none_or(|k| {
-                            info.kms_key_id.as_deref().is_none_or(|i| key_matches(i, k))
-                        })
-                }
-            };
+            let encryption_ok = encryption.is_satisfied_by(&ObservedEncryption {
+                algorithm: info.encryption.clone(),
+                kms_key_id: info.kms_key_id.clone(),
+            });
             let content_ok = match info.checksum {
                 Some(c) => c == checksum,
                 // The store keeps no checksum: read the object back and hash it.
@@ -420,12 +416,4 @@ async fn store_document<S: ObjectStore>(
     put.if_none_match = false;
     store.put(&put, body).await?;
     Ok(Stored::Replaced)
-}
-
-/// Whether a key id reported by the store names the configured key (ARN or bare id).
-fn key_matches(reported: &str, configured: &str) -> bool {
-    reported == configured
-        || reported.ends_with(&format!("/{configured}"))
-        || configured.ends_with(&format!("/{reported}"))
-        || reported.rsplit('/').next() == configured.rsplit('/').next()
 }

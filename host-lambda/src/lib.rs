@@ -15,6 +15,7 @@ pub mod event;
 pub mod executor;
 pub mod metrics;
 pub mod store;
+pub mod verify;
 
 use std::time::Instant;
 

@@ -1,7 +1,7 @@
 //! The object store port and its S3 implementation.
 //!
-//! [`ObjectStore`] is the small surface the executor needs: put (with the core's headers, and
-//! create-only when asked), get, and head with checksum. [`S3Store`] implements it with
+//! [`ObjectStore`] is the small surface the executor and the verifier need: put (with the core's
+//! headers, and create-only when asked), get, head with checksum, and list. [`S3Store`] implements it with
 //! aws-sdk-s3; tests implement it in memory to inject faults at any point.
 
 use std::collections::HashMap;
@@ -25,6 +25,15 @@ pub struct ObjectInfo {
     pub encryption: Option<String>,
     /// KMS key reported, if any.
     pub kms_key_id: Option<String>,
+}
+
+/// One object of a listing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListedObject {
+    /// Full key.
+    pub key: String,
+    /// Size in bytes.
+    pub size: u64,
 }
 
 /// Why a store call failed, classified for the executor's decisions.
@@ -75,6 +84,11 @@ pub trait ObjectStore: Clone + Send + Sync + 'static {
         &self,
         key: &str,
     ) -> impl Future<Output = Result<Option<ObjectInfo>, StoreError>> + Send;
+    /// Every object whose key starts with `prefix`, in key order.
+    fn list(
+        &self,
+        prefix: &str,
+    ) -> impl Future<Output = Result<Vec<ListedObject>, StoreError>> + Send;
 }
 
 /// [`ObjectStore`] on S3 (or any S3-compatible endpoint).
@@ -167,6 +181,38 @@ impl ObjectStore for S3Store {
             Err(e) if is_not_found(&e) => Ok(None),
             Err(e) => Err(classify(e)),
         }
+    }
+
+    async fn list(&self, prefix: &str) -> Result<Vec<ListedObject>, StoreError> {
+        self.list_all(prefix).await
+    }
+}
+
+impl S3Store {
+    async fn list_all(&self, prefix: &str) -> Result<Vec<ListedObject>, StoreError> {
+        let mut out = Vec::new();
+        let mut pages = self
+            .client
+            .list_objects_v2()
+            .bucket(&self.bucket)
+            .prefix(prefix)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(classify)?;
+            for object in page.contents() {
+                if let Some(key) = object.key() {
+                    out.push(ListedObject {
+                        key: key.to_owned(),
+                        size: object
+                            .size()
+                            .and_then(|n| u64::try_from(n).ok())
+                            .unwrap_or(0),
+                    });
+                }
+            }
+        }
+        Ok(out)
     }
 }
 

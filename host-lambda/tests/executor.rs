@@ -11,7 +11,7 @@ use docvault_core::{
     Manifest, ManifestHeader, ObjectPut, PlanOptions, Sha256Digest, SourceDescription,
 };
 use docvault_lambda::executor::{BackupError, BackupOutcome, ExecuteOptions, Incoming, execute};
-use docvault_lambda::store::{ObjectInfo, ObjectStore, StoreError};
+use docvault_lambda::store::{ListedObject, ObjectInfo, ObjectStore, StoreError};
 
 #[derive(Debug, Clone)]
 struct Stored {
@@ -93,6 +93,20 @@ impl ObjectStore for MemStore {
             .unwrap()
             .get(key)
             .map(|s| s.body.clone()))
+    }
+
+    async fn list(&self, prefix: &str) -> Result<Vec<ListedObject>, StoreError> {
+        Ok(self
+            .objects
+            .lock()
+            .unwrap()
+            .range(prefix.to_owned()..)
+            .take_while(|(k, _)| k.starts_with(prefix))
+            .map(|(k, v)| ListedObject {
+                key: k.clone(),
+                size: v.body.len() as u64,
+            })
+            .collect())
     }
 
     async fn head(&self, key: &str) -> Result<Option<ObjectInfo>, StoreError> {
@@ -371,4 +385,73 @@ async fn a_corrupt_existing_manifest_stops_the_run() {
     let err = backup(&store, 5).await.unwrap_err();
     assert!(matches!(err, BackupError::CorruptManifest { .. }), "{err}");
     assert!(err.to_string().contains("move it away, and rerun"));
+}
+
+#[tokio::test]
+async fn verify_finds_every_kind_of_tampering_without_downloading() {
+    use docvault_lambda::verify::{VerifyOptions, verify_day};
+    let store = MemStore::default();
+    backup(&store, 20).await.unwrap();
+    let key = "arn:aws:kms:us-east-1:123456789012:key/k1";
+    let options = VerifyOptions {
+        prefix: String::new(),
+        date: DATE.parse().unwrap(),
+        expected: Encryption::Kms {
+            key_id: Some(key.into()),
+        },
+        read_fraction: 0.0,
+        concurrency: 4,
+    };
+    let clean = verify_day(&store, &options).await.unwrap();
+    assert!(clean.report.is_clean(), "{:?}", clean.report);
+    assert_eq!(clean.report.verified, 20);
+    assert_eq!(
+        (clean.requests.get, clean.requests.head),
+        (1, 20),
+        "the manifest is the only GET"
+    );
+
+    let doc = |name: &str| format!("backups/2026-11-27/documents/{name}");
+    {
+        let mut objects = store.objects.lock().unwrap();
+        objects.remove(&doc("memo_0004.txt"));
+        // Other bytes, stored with their own (valid) checksum, as a careless tool would.
+        let other = objects.get_mut(&doc("invoice_0005.csv")).unwrap();
+        let mut body = other.body.to_vec();
+        body[0] ^= 1;
+        other.put.checksum_sha256 = Sha256Digest::of(&body).to_base64();
+        other.body = Bytes::from(body);
+        // Re-uploaded without KMS.
+        objects
+            .get_mut(&doc("report_0003.txt"))
+            .unwrap()
+            .put
+            .encryption = Encryption::None;
+        let mut stray = objects.get(&doc("receipt_0001.csv")).unwrap().clone();
+        stray.put.key = doc("stray.bin");
+        objects.insert(doc("stray.bin"), stray);
+    }
+    let found = verify_day(&store, &options).await.unwrap();
+    let r = &found.report;
+    assert_eq!(r.missing, [doc("memo_0004.txt")]);
+    assert_eq!(r.extra, [doc("stray.bin")]);
+    assert_eq!(r.checksum_mismatch.len(), 1);
+    assert_eq!(r.checksum_mismatch[0].document_id, "invoice_0005");
+    assert_eq!(r.encryption_mismatch.len(), 1);
+    assert_eq!(r.encryption_mismatch[0].actual, "none");
+    assert_eq!(found.problems(), 4);
+
+    // Reading everything downloads each present document once more, and agrees.
+    let read_all = verify_day(
+        &store,
+        &VerifyOptions {
+            read_fraction: 1.0,
+            ..options.clone()
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(read_all.read_sampled, 19);
+    assert_eq!(read_all.requests.get, 20);
+    assert_eq!(read_all.problems(), 4);
 }

@@ -153,12 +153,21 @@ export interface GeneratedDocument {
   body: Uint8Array;
 }
 
+/** Server-side encryption as a store reports it (HeadObject). */
+export interface ObservedEncryption {
+  /** `aws:kms`, `AES256`, or `null` for none. */
+  algorithm: string | null;
+  kms_key_id: string | null;
+}
+
 /** One object as a store lists it, key relative to the backup root. */
 export interface ObservedObject {
   key: string;
   size: number;
   /** As the store reports it or the host computed it; `null` or absent when unknown. */
   checksum?: Checksum | null;
+  /** Reported encryption; absent when not asked (then not judged). */
+  encryption?: ObservedEncryption | null;
 }
 
 /** A stored object that differs from its manifest entry. */
@@ -178,6 +187,8 @@ export interface VerifyReport {
   size_mismatch: Mismatch[];
   checksum_mismatch: Mismatch[];
   unverified: string[];
+  /** Objects not encrypted as `verifyObjects`' `expected` asks. */
+  encryption_mismatch: Mismatch[];
 }
 
 export type ChangedField =
@@ -728,17 +739,25 @@ pub fn summarize(
 }
 
 /// Compares a manifest with what a store holds (keys relative to the backup root, sizes,
-/// checksums): what is missing, extra, resized, different, or unverifiable.
+/// checksums, and optionally encryption): what is missing, extra, resized, different,
+/// unverifiable, or not encrypted as `expected` asks (when given).
 ///
 /// The manifest is checked like `parseManifest` first.
 #[wasm_bindgen(js_name = verifyObjects, unchecked_return_type = "VerifyReport")]
 pub fn verify_objects(
     #[wasm_bindgen(unchecked_param_type = "Manifest")] manifest: JsValue,
     #[wasm_bindgen(unchecked_param_type = "ObservedObject[]")] observed: JsValue,
+    #[wasm_bindgen(unchecked_optional_param_type = "Encryption")] expected: Option<JsValue>,
 ) -> Result<JsValue, JsValue> {
     let manifest = manifest_from_js("manifest", manifest)?;
     let observed: Vec<ObservedObject> = from_js("observed", observed)?;
-    Ok(to_js(&verify::verify_objects(&manifest, observed))?)
+    let expected: Encryption = match expected {
+        Some(e) if !e.is_null() && !e.is_undefined() => from_js("expected", e)?,
+        _ => Encryption::None,
+    };
+    Ok(to_js(&verify::verify_objects_expecting(
+        &manifest, observed, &expected,
+    ))?)
 }
 
 /// What changed from `before` to `after`: added, removed and changed documents (with the

@@ -271,7 +271,7 @@ describe('verifyObjects', () => {
 
   test('a complete store verifies clean', () => {
     const r = dv.verifyObjects(manifest, listing());
-    assert.deepEqual(r, { expected: count, verified: count, missing: [], extra: [], size_mismatch: [], checksum_mismatch: [], unverified: [] });
+    assert.deepEqual(r, { expected: count, verified: count, missing: [], extra: [], size_mismatch: [], checksum_mismatch: [], unverified: [], encryption_mismatch: [] });
   });
   test('missing, extra, resized, different and unverifiable objects', () => {
     const objects = listing();
@@ -292,6 +292,19 @@ describe('verifyObjects', () => {
     assert.equal(r.size_mismatch[0].actual, String(Number(r.size_mismatch[0].expected) + 1));
     assert.equal(r.checksum_mismatch[0].document_id, 'contract_0002');
     assert.deepEqual(r.unverified, ['backups/2026-11-27/documents/memo_0004.txt', 'backups/2026-11-27/documents/report_0003.txt']);
+  });
+  test('objects not encrypted with the expected key', () => {
+    const key = 'arn:aws:kms:us-east-1:123456789012:key/k1';
+    const objects = listing().map((o) => ({ ...o, encryption: { algorithm: 'aws:kms', kms_key_id: 'k1' } }));
+    objects[1].encryption = { algorithm: null, kms_key_id: null };
+    objects[2].encryption = { algorithm: 'aws:kms', kms_key_id: 'other' };
+    delete objects[3].encryption;
+    const r = dv.verifyObjects(manifest, objects, { mode: 'aws:kms', key_id: key });
+    assert.deepEqual(r.encryption_mismatch.map((m) => [m.key.split('/').pop(), m.actual]).sort(),
+      [[objects[1].key.split('/').pop(), 'none'], [objects[2].key.split('/').pop(), 'aws:kms key other']].sort());
+    assert.equal(r.verified, count);
+    // Without an expectation, encryption is not judged.
+    assert.deepEqual(dv.verifyObjects(manifest, objects).encryption_mismatch, []);
   });
   test('errors', () => {
     throwsCode(() => dv.verifyObjects({ ...manifest, total_documents: 1 }, []), 'count_mismatch');
