@@ -11,6 +11,7 @@ use docvault_core::{Encryption, Manifest, MetricSet, PlanOptions, RunOutcome, Ti
 use docvault_lambda::executor::{BackupError, BackupOutcome, ExecuteOptions, execute};
 use docvault_lambda::metrics::MetricsSink;
 use docvault_lambda::store::S3Store;
+use docvault_lambda::verify::{Verification, VerifyError, VerifyOptions, verify_day};
 use docvault_wasmtime::metrics::{MetricsTarget, write_file};
 use docvault_wasmtime::remote::{Bodies, S3Url, header_of, incoming};
 use docvault_wasmtime::sandbox::{Guest, GuestRun, Limits, Preopen, SandboxError, Stdout};
@@ -133,8 +134,8 @@ struct S3Args {
     /// Path-style addressing (most S3-compatible stores).
     #[arg(long)]
     path_style: bool,
-    /// KMS key for SSE-KMS on every object, or `none` for a store without KMS. Required with an
-    /// s3:// destination.
+    /// KMS key. backup: SSE-KMS on every object (required with s3://; `none` for a store
+    /// without KMS). verify: the key every object must be encrypted with (unchecked if absent).
     #[arg(long, value_name = "KEY|none")]
     kms_key_id: Option<String>,
     /// Uploads in flight.
@@ -160,18 +161,30 @@ struct MetricsArgs {
 
 #[derive(Debug, Args)]
 struct VerifyArgs {
-    /// Backup root (a local directory).
-    #[arg(long, value_name = "DIR")]
-    dest: PathBuf,
+    /// Backup root: a local directory (the guest re-hashes every stored document), or
+    /// s3://BUCKET[/PREFIX] (S3's stored checksums, no downloads).
+    #[arg(long, value_name = "DIR|S3URL")]
+    dest: String,
     /// The day, YYYY-MM-DD.
     #[arg(long)]
     date: String,
+    /// With s3://: also download and re-hash this fraction of the documents (0 to 1), chosen
+    /// from the manifest alone, so the same check repeats exactly.
+    #[arg(long, value_name = "FRACTION", default_value_t = 0.0)]
+    read_data: f64,
+    /// Deployment environment (the metric dimension).
+    #[arg(long = "env", default_value = "prod")]
+    environment: String,
     /// Print the report as JSON.
     #[arg(long)]
     json: bool,
     /// No progress lines.
     #[arg(long, short)]
     quiet: bool,
+    #[command(flatten)]
+    s3: S3Args,
+    #[command(flatten)]
+    metrics: MetricsArgs,
 }
 
 #[derive(Debug, Args)]
@@ -286,8 +299,16 @@ fn run(cli: Cli) -> Result<(), Failure> {
             let done = guest.run(&args.args, &preopens, Stdout::Inherit, limits)?;
             guest_exit(&done)
         }
+        Command::Verify(args) if args.dest.starts_with("s3://") => verify_s3(&args),
         Command::Verify(args) => {
-            let dest = existing_dir(&args.dest, "--dest")?;
+            if args.read_data != 0.0 {
+                return Err(Failure::Usage(
+                    "--read-data applies to s3:// destinations; a local verify re-hashes every \
+                     document"
+                        .into(),
+                ));
+            }
+            let dest = existing_dir(Path::new(&args.dest), "--dest")?;
             let mut guest_args = vec!["verify", "--dest", "/dst", "--date", &args.date];
             flags(&mut guest_args, args.json, args.quiet);
             let done = guest.run(
@@ -631,18 +652,9 @@ fn backup_to_s3(
     }
 
     // 2. The runner uploads: bodies read on the host, checked against the scan, streamed to S3.
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(Failure::io("starting the async runtime"))?;
+    let runtime = runtime_for_io()?;
+    let store = s3_store(&runtime, &args.s3, &url.bucket);
     let result = runtime.block_on(async {
-        let sdk = sdk_config(&args.s3).await;
-        let s3 = aws_sdk_s3::Client::from_conf(
-            aws_sdk_s3::config::Builder::from(&sdk)
-                .force_path_style(args.s3.path_style)
-                .build(),
-        );
-        let store = S3Store::new(s3, url.bucket.clone());
         let exec = ExecuteOptions {
             concurrency: args.s3.concurrency.max(1),
             max_attempts: args.s3.max_attempts.max(1),
@@ -744,51 +756,218 @@ fn send_metrics(
     started: Instant,
     runtime: Option<&tokio::runtime::Runtime>,
 ) -> Result<(), Failure> {
-    let target = match (&args.metrics.metrics_file, args.metrics.cloudwatch_metrics) {
-        (Some(path), _) => MetricsTarget::File(path.clone()),
-        (None, true) => MetricsTarget::CloudWatch,
-        (None, false) => return Ok(()),
-    };
+    if args.metrics.target().is_none() {
+        return Ok(());
+    }
     let timestamp: Timestamp = at
         .parse()
         .map_err(|e| Failure::Usage(format!("--at {at:?}: {e}")))?;
-    let environment = args
-        .environment
-        .parse()
-        .map_err(|e| Failure::Usage(format!("--env {:?}: {e}", args.environment)))?;
     let duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
     let set = MetricSet::for_run(
         &args.metrics.namespace,
-        &environment,
+        &label(&args.environment)?,
         timestamp,
         outcome,
         Some(duration_ms),
     );
-    match target {
-        MetricsTarget::File(path) => {
-            write_file(&set, &path).map_err(Failure::io(format!("writing {}", path.display())))
+    deliver(&args.metrics, &args.s3, &set, runtime)
+}
+
+fn label(environment: &str) -> Result<docvault_core::Label, Failure> {
+    environment
+        .parse()
+        .map_err(|e| Failure::Usage(format!("--env {environment:?}: {e}")))
+}
+
+impl MetricsArgs {
+    fn target(&self) -> Option<MetricsTarget> {
+        match (&self.metrics_file, self.cloudwatch_metrics) {
+            (Some(path), _) => Some(MetricsTarget::File(path.clone())),
+            (None, true) => Some(MetricsTarget::CloudWatch),
+            (None, false) => None,
         }
-        MetricsTarget::CloudWatch => {
+    }
+}
+
+/// Sends `set` where the flags say. CloudWatch delivery errors are logged, never fatal.
+fn deliver(
+    metrics: &MetricsArgs,
+    s3: &S3Args,
+    set: &MetricSet,
+    runtime: Option<&tokio::runtime::Runtime>,
+) -> Result<(), Failure> {
+    match metrics.target() {
+        None => Ok(()),
+        Some(MetricsTarget::File(path)) => {
+            write_file(set, &path).map_err(Failure::io(format!("writing {}", path.display())))
+        }
+        Some(MetricsTarget::CloudWatch) => {
             let owned;
             let runtime = match runtime {
                 Some(r) => r,
                 None => {
-                    owned = tokio::runtime::Builder::new_current_thread()
-                        .enable_all()
-                        .build()
-                        .map_err(Failure::io("starting the async runtime"))?;
+                    owned = runtime_for_io()?;
                     &owned
                 }
             };
             runtime.block_on(async {
-                let sdk = sdk_config(&args.s3).await;
+                let sdk = sdk_config(s3).await;
                 MetricsSink::PutMetricData(aws_sdk_cloudwatch::Client::new(&sdk))
-                    .send(&set)
+                    .send(set)
                     .await;
             });
             Ok(())
         }
     }
+}
+
+fn runtime_for_io() -> Result<tokio::runtime::Runtime, Failure> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(Failure::io("starting the async runtime"))
+}
+
+fn s3_store(runtime: &tokio::runtime::Runtime, s3: &S3Args, bucket: &str) -> S3Store {
+    runtime.block_on(async {
+        let sdk = sdk_config(s3).await;
+        let client = aws_sdk_s3::Client::from_conf(
+            aws_sdk_s3::config::Builder::from(&sdk)
+                .force_path_style(s3.path_style)
+                .build(),
+        );
+        S3Store::new(client, bucket.to_owned())
+    })
+}
+
+fn verify_s3(args: &VerifyArgs) -> Result<(), Failure> {
+    let url: S3Url = args
+        .dest
+        .parse()
+        .map_err(|e: docvault_wasmtime::remote::S3UrlError| Failure::Usage(e.to_string()))?;
+    let date: docvault_core::BackupDate = args
+        .date
+        .parse()
+        .map_err(|e| Failure::Usage(format!("--date {:?}: {e}", args.date)))?;
+    if !(0.0..=1.0).contains(&args.read_data) {
+        return Err(Failure::Usage(
+            "--read-data takes a fraction from 0 to 1".into(),
+        ));
+    }
+    let expected = match args.s3.kms_key_id.as_deref() {
+        None | Some("none") => Encryption::None,
+        Some(key) => Encryption::Kms {
+            key_id: Some(key.to_owned()),
+        },
+    };
+    let environment = label(&args.environment)?;
+    let runtime = runtime_for_io()?;
+    let store = s3_store(&runtime, &args.s3, &url.bucket);
+    let options = VerifyOptions {
+        prefix: url.prefix.clone(),
+        date,
+        expected: expected.clone(),
+        read_fraction: args.read_data,
+        concurrency: args.s3.concurrency.max(1),
+    };
+    let result = runtime.block_on(verify_day(&store, &options));
+    // A day that cannot be verified at all counts as one failure: the alarm must see it.
+    let (problems, verified) = match &result {
+        Ok(v) => (v.problems(), v.report.verified),
+        Err(_) => (1, 0),
+    };
+    let now = Timestamp::from(time::OffsetDateTime::now_utc()).truncate_to_seconds();
+    let set = MetricSet::for_verification(
+        &args.metrics.namespace,
+        &environment,
+        now,
+        problems,
+        verified,
+    );
+    deliver(&args.metrics, &args.s3, &set, Some(&runtime))?;
+    let v = result.map_err(|e| match e {
+        VerifyError::NoManifest { .. } | VerifyError::CorruptManifest { .. } => {
+            Failure::Check(e.to_string())
+        }
+        VerifyError::Store(e) => Failure::Storage(e.to_string()),
+    })?;
+    if args.json {
+        let mut value = serde_json::to_value(&v)
+            .map_err(|e| Failure::Check(format!("serializing the report: {e}")))?;
+        value["command"] = json!("verify");
+        value["dest"] = json!(url.to_string());
+        value["date"] = json!(date.to_string());
+        value["clean"] = json!(v.problems() == 0);
+        value["problems"] = json!(v.problems());
+        value["encryption_checked"] = json!(expected != Encryption::None);
+        print_json(&value)?;
+    } else {
+        print_text(&verify_text(&url, date, &v, &expected))?;
+    }
+    if v.problems() == 0 {
+        Ok(())
+    } else {
+        Err(Failure::Check(format!(
+            "verify of {date} in {url} found {} problems",
+            v.problems()
+        )))
+    }
+}
+
+fn verify_text(
+    url: &S3Url,
+    date: docvault_core::BackupDate,
+    v: &Verification,
+    expected: &Encryption,
+) -> String {
+    let r = &v.report;
+    let mut text = format!(
+        "verify of {date} in {url}: {} of {} documents match the manifest (S3's stored \
+         SHA-256, {} HEAD requests, no document downloaded{}); {} problems\n",
+        r.verified,
+        v.documents,
+        v.requests.head,
+        if v.read_sampled > 0 {
+            format!(" but the {} sampled and re-hashed", v.read_sampled)
+        } else {
+            String::new()
+        },
+        v.problems()
+    );
+    for key in &r.missing {
+        text.push_str(&format!("  missing    {key}\n"));
+    }
+    for key in &r.extra {
+        text.push_str(&format!("  extra      {key}\n"));
+    }
+    for m in &r.size_mismatch {
+        text.push_str(&format!(
+            "  size       {}: the manifest says {} bytes, S3 holds {}\n",
+            m.key, m.expected, m.actual
+        ));
+    }
+    for m in &r.checksum_mismatch {
+        text.push_str(&format!(
+            "  checksum   {}: the manifest says {}, S3 holds {}\n",
+            m.key, m.expected, m.actual
+        ));
+    }
+    for key in &r.unverified {
+        text.push_str(&format!(
+            "  unverified {key}: S3 keeps no SHA-256 for it (written without \
+             x-amz-checksum-sha256)\n"
+        ));
+    }
+    for m in &r.encryption_mismatch {
+        text.push_str(&format!(
+            "  encryption {}: expected {}, S3 reports {}\n",
+            m.key, m.expected, m.actual
+        ));
+    }
+    if *expected == Encryption::None {
+        text.push_str("  (encryption not checked: pass --kms-key-id KEY to check it)\n");
+    }
+    text
 }
 
 fn print_json(value: &Value) -> Result<(), Failure> {

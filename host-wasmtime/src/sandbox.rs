@@ -264,6 +264,10 @@ impl Guest {
     ) -> Result<GuestRun, SandboxError> {
         let mut wasi = WasiCtxBuilder::new();
         wasi.arg("docvault").args(args).inherit_stderr();
+        // The guest runs synchronously on this thread: let its file I/O block here too, rather
+        // than hop to a blocking pool and back for every call (as `wasmtime run` does). Must
+        // precede the preopens, which capture it.
+        wasi.allow_blocking_current_thread(true);
         // No network: preview 1 has no socket calls, and these are off by default; say so.
         wasi.allow_tcp(false)
             .allow_udp(false)
@@ -315,6 +319,10 @@ impl Guest {
             .instantiate(&mut store, &self.module)
             .map_err(|e| classify(e, &hit, limits))?;
         let instantiate = started.elapsed();
+        tracing::debug!(
+            instantiate_us = instantiate.as_micros(),
+            "guest instantiated"
+        );
         let start = instance
             .get_typed_func::<(), ()>(&mut store, "_start")
             .map_err(SandboxError::Load)?;

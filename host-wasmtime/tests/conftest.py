@@ -91,13 +91,19 @@ def runner(hosts, tmp_path_factory) -> Runner:
 
 
 @pytest.fixture(scope="session")
-def moto(tmp_path_factory):
+def moto_server(tmp_path_factory):
+    """moto_server on loopback, and its request log (one line per request)."""
     log = tmp_path_factory.mktemp("moto") / "moto_server.log"
     server = stack.start_moto_server(log_path=log)
     try:
-        yield server.url
+        yield server.url, log
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def moto(moto_server):
+    return moto_server[0]
 
 
 @pytest.fixture(scope="session")

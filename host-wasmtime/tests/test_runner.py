@@ -9,6 +9,7 @@ import base64
 import hashlib
 import json
 import os
+import re
 import uuid
 from pathlib import Path
 
@@ -240,3 +241,90 @@ def test_s3_dry_run_prints_the_plan_and_writes_nothing(runner, s3s, tmp_path):
     assert len(plan["documents"]) == 7
     assert plan["then"] == f"{DAY_DIR}/manifest.json"
     assert s3.list_objects_v2(Bucket=bucket).get("KeyCount", 0) == 0
+
+
+# ----------------------------------------------------------------------- S3 verify
+
+def test_s3_verify_reports_each_tampering_from_checksums_alone(runner, s3s, tmp_path):
+    s3 = s3_client(s3s, stack.S3S_ACCESS, stack.S3S_SECRET)
+    bucket = f"docvault-verify-{uuid.uuid4().hex[:8]}"
+    s3.create_bucket(Bucket=bucket)
+    s3_args = ["--endpoint-url", s3s, "--path-style"]
+    runner(["backup", "--generate", "20", "--dest", f"s3://{bucket}/v", *DAY, *s3_args,
+            "--kms-key-id", "none", "-q"], env=S3S_ENV).ok()
+    verify = ["verify", "--dest", f"s3://{bucket}/v", "--date", DATE, *s3_args, "--json",
+              "--metrics-file", str(tmp_path / "verify.json")]
+    clean = runner(verify, env=S3S_ENV).ok().json()
+    assert (clean["clean"], clean["report"]["verified"]) == (True, 20)
+    assert clean["requests"] == {"get": 1, "head": 20, "list": 1}
+
+    # Behind docvault's back, with boto3.
+    docs = f"v/{DAY_DIR}/documents/"
+    s3.delete_object(Bucket=bucket, Key=docs + "memo_0004.txt")
+    body = bytearray(s3.get_object(Bucket=bucket, Key=docs + "invoice_0005.csv")["Body"].read())
+    body[0] ^= 1
+    s3.put_object(Bucket=bucket, Key=docs + "invoice_0005.csv", Body=bytes(body), ChecksumAlgorithm="SHA256")
+    s3.put_object(Bucket=bucket, Key=docs + "stray.bin", Body=b"not from docvault", ChecksumAlgorithm="SHA256")
+    s3.put_object(Bucket=bucket, Key=docs + "report_0003.txt", Body=b"shorter", ChecksumAlgorithm="SHA256")
+
+    run = runner(verify, env=S3S_ENV)
+    assert run.code == 1, run.err
+    r = run.json()["report"]
+    assert r["missing"] == [f"{DAY_DIR}/documents/memo_0004.txt"]
+    assert r["extra"] == [f"{DAY_DIR}/documents/stray.bin"]
+    assert [m["document_id"] for m in r["checksum_mismatch"]] == ["invoice_0005"]
+    assert [(m["document_id"], m["actual"]) for m in r["size_mismatch"]] == [("report_0003", "7")]
+    assert (r["verified"], run.json()["problems"]) == (17, 4)
+    values = {d["name"]: d["value"] for d in json.loads((tmp_path / "verify.json").read_text())["data"]}
+    assert (values["VerificationFailures"], values["DocumentsVerified"]) == (4, 17)
+
+    text = runner(verify[:-3], env=S3S_ENV)
+    assert text.code == 1
+    assert f"missing    {DAY_DIR}/documents/memo_0004.txt" in text.out.decode()
+
+    # --read-data 1: every present document is downloaded once more and re-hashed.
+    read = runner([*verify, "--read-data", "1"], env=S3S_ENV).json()
+    assert read["read_sampled"] == 19 and read["requests"]["get"] == 20
+
+
+def test_s3_verify_finds_an_object_re_uploaded_without_kms(runner, moto, moto_bucket):
+    s3, bucket = moto_bucket
+    kms = boto3.client("kms", endpoint_url=moto, region_name="us-east-1",
+                       aws_access_key_id="test", aws_secret_access_key="test")
+    key = kms.create_key(Description="docvault verify")["KeyMetadata"]["Arn"]
+    s3_args = ["--endpoint-url", moto, "--path-style", "--kms-key-id", key]
+    runner(["backup", "--generate", "10", "--dest", f"s3://{bucket}", *DAY, *s3_args, "-q"],
+           env=MOTO_ENV).ok()
+    doc = f"{DAY_DIR}/documents/receipt_0006.csv"
+    body = s3.get_object(Bucket=bucket, Key=doc)["Body"].read()
+    s3.put_object(Bucket=bucket, Key=doc, Body=body)  # same bytes, no SSE-KMS
+    run = runner(["verify", "--dest", f"s3://{bucket}", "--date", DATE, *s3_args, "--json"], env=MOTO_ENV)
+    assert run.code == 1
+    r = run.json()["report"]
+    assert [(m["key"], m["actual"]) for m in r["encryption_mismatch"]] == [(doc, "none")]
+    # boto3 sent no SHA-256 with its PUT, so the store has none to compare: reported too.
+    assert r["unverified"] == [doc]
+    assert run.json()["problems"] == 2
+
+
+def test_s3_verify_of_10000_documents_makes_no_document_get(runner, moto_server, moto_bucket):
+    moto, log = moto_server
+    s3, bucket = moto_bucket
+    s3_args = ["--endpoint-url", moto, "--path-style", "--kms-key-id", "none"]
+    runner(["backup", "--generate", "10000", "--dest", f"s3://{bucket}", *DAY, *s3_args, "-q",
+            "--concurrency", "32"], env=MOTO_ENV, timeout=1200).ok()
+    before = log.stat().st_size
+    run = runner(["verify", "--dest", f"s3://{bucket}", "--date", DATE, *s3_args, "--json",
+                  "--concurrency", "32"], env=MOTO_ENV, timeout=1200)
+    with log.open("rb") as f:
+        f.seek(before)
+        lines = f.read().decode(errors="replace").splitlines()
+    # The store's own request log, not docvault's count: (method, path, query) per request.
+    requests = [(m[1], *m[2].partition("?")[::2]) for line in lines
+                if (m := re.search(r'"(GET|HEAD|PUT) (\S+) HTTP', line))]
+    objects = [(method, path) for method, path, _ in requests if path.startswith(f"/{bucket}/") and path != f"/{bucket}/"]
+    listings = [query for method, path, query in requests if path.rstrip("/") == f"/{bucket}" and "list-type=2" in query]
+    assert [p for m, p in objects if m == "GET"] == [f"/{bucket}/{DAY_DIR}/manifest.json"]
+    assert sum(1 for m, p in objects if m == "HEAD" and "/documents/" in p) == 10000
+    assert len(listings) == 10 and not any(m == "PUT" for m, _ in objects)
+    assert run.json()["report"]["expected"] == 10000
