@@ -5,8 +5,10 @@
 //!
 //! * [`sandbox`]: the engine, the compiled-module cache, grants and limits.
 //! * [`remote`]: the `s3://` destination (the guest scans, the runner uploads).
+//! * [`restore`]: restores from `s3://` into a directory, checking every checksum.
 //! * [`metrics`]: where a run's metrics go (a local JSON or Prometheus file, or CloudWatch).
 
 pub mod metrics;
 pub mod remote;
+pub mod restore;
 pub mod sandbox;

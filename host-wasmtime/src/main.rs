@@ -14,6 +14,7 @@ use docvault_lambda::store::S3Store;
 use docvault_lambda::verify::{Verification, VerifyError, VerifyOptions, verify_day};
 use docvault_wasmtime::metrics::{MetricsTarget, write_file};
 use docvault_wasmtime::remote::{Bodies, S3Url, header_of, incoming};
+use docvault_wasmtime::restore::{RestoreError, restore_day};
 use docvault_wasmtime::sandbox::{Guest, GuestRun, Limits, Preopen, SandboxError, Stdout};
 use serde_json::{Value, json};
 
@@ -189,9 +190,9 @@ struct VerifyArgs {
 
 #[derive(Debug, Args)]
 struct RestoreArgs {
-    /// Backup root (a local directory).
-    #[arg(long, value_name = "DIR")]
-    dest: PathBuf,
+    /// Backup root: a local directory (read-only grant) or s3://BUCKET[/PREFIX].
+    #[arg(long, value_name = "DIR|S3URL")]
+    dest: String,
     /// The day, YYYY-MM-DD.
     #[arg(long)]
     date: String,
@@ -210,6 +211,8 @@ struct RestoreArgs {
     /// No progress lines.
     #[arg(long, short)]
     quiet: bool,
+    #[command(flatten)]
+    s3: S3Args,
 }
 
 #[derive(Debug, Args)]
@@ -319,8 +322,9 @@ fn run(cli: Cli) -> Result<(), Failure> {
             )?;
             guest_exit(&done)
         }
+        Command::Restore(args) if args.dest.starts_with("s3://") => restore_s3(&args),
         Command::Restore(args) => {
-            let dest = existing_dir(&args.dest, "--dest")?;
+            let dest = existing_dir(Path::new(&args.dest), "--dest")?;
             std::fs::create_dir_all(&args.to)
                 .map_err(Failure::io(format!("creating {}", args.to.display())))?;
             let to = existing_dir(&args.to, "--to")?;
@@ -910,6 +914,70 @@ fn verify_s3(args: &VerifyArgs) -> Result<(), Failure> {
         Err(Failure::Check(format!(
             "verify of {date} in {url} found {} problems",
             v.problems()
+        )))
+    }
+}
+
+fn restore_s3(args: &RestoreArgs) -> Result<(), Failure> {
+    let url: S3Url = args
+        .dest
+        .parse()
+        .map_err(|e: docvault_wasmtime::remote::S3UrlError| Failure::Usage(e.to_string()))?;
+    let date: docvault_core::BackupDate = args
+        .date
+        .parse()
+        .map_err(|e| Failure::Usage(format!("--date {:?}: {e}", args.date)))?;
+    std::fs::create_dir_all(&args.to)
+        .map_err(Failure::io(format!("creating {}", args.to.display())))?;
+    let to = existing_dir(&args.to, "--to")?;
+    let runtime = runtime_for_io()?;
+    let store = s3_store(&runtime, &args.s3, &url.bucket);
+    let report = runtime
+        .block_on(restore_day(
+            &store,
+            &url.prefix,
+            date,
+            &to,
+            args.document.as_deref(),
+            args.overwrite,
+            args.s3.concurrency,
+        ))
+        .map_err(|e| match e {
+            RestoreError::Store(e) => Failure::Storage(e.to_string()),
+            other => Failure::Check(other.to_string()),
+        })?;
+    if args.json {
+        let mut value = serde_json::to_value(&report)
+            .map_err(|e| Failure::Check(format!("serializing the report: {e}")))?;
+        value["command"] = json!("restore");
+        value["date"] = json!(date.to_string());
+        value["from"] = json!(url.to_string());
+        value["to"] = json!(to.display().to_string());
+        print_json(&value)?;
+    } else {
+        let mut text = format!(
+            "restore of {date} from {url} into {}: {} of {} documents ({} bytes), every \
+             checksum checked\n",
+            to.display(),
+            report.restored,
+            report.requested,
+            report.bytes
+        );
+        for f in &report.failed {
+            text.push_str(&format!(
+                "  not restored {} ({}): {}\n",
+                f.key, f.kind, f.error
+            ));
+        }
+        print_text(&text)?;
+    }
+    if report.failed.is_empty() {
+        Ok(())
+    } else {
+        Err(Failure::Check(format!(
+            "{} of {} documents of {date} were not restored",
+            report.failed.len(),
+            report.requested
         )))
     }
 }

@@ -328,3 +328,47 @@ def test_s3_verify_of_10000_documents_makes_no_document_get(runner, moto_server,
     assert sum(1 for m, p in objects if m == "HEAD" and "/documents/" in p) == 10000
     assert len(listings) == 10 and not any(m == "PUT" for m, _ in objects)
     assert run.json()["report"]["expected"] == 10000
+
+
+# ---------------------------------------------------------------------- S3 restore
+
+def test_s3_restore_is_byte_identical_and_refuses_tampered_objects(runner, s3s, tmp_path):
+    s3 = s3_client(s3s, stack.S3S_ACCESS, stack.S3S_SECRET)
+    bucket = f"docvault-restore-{uuid.uuid4().hex[:8]}"
+    s3.create_bucket(Bucket=bucket)
+    src = make_source(tmp_path)
+    s3_args = ["--endpoint-url", s3s, "--path-style"]
+    runner(["backup", "--source", str(src), "--dest", f"s3://{bucket}/r", "--date", DATE, "--at", AT,
+            *s3_args, "--kms-key-id", "none", "-q"], env=S3S_ENV).ok()
+    restore = ["restore", "--dest", f"s3://{bucket}/r", "--date", DATE, *s3_args]
+
+    day = tmp_path / "day"
+    result = runner([*restore, "--to", str(day), "--json"], env=S3S_ENV).ok().json()
+    assert (result["restored"], result["failed"]) == (45, [])
+    assert cmp_trees(src, day) == 45
+
+    one = tmp_path / "one"
+    runner([*restore, "--to", str(one), "--document", "finance/2026/q1-report.pdf"], env=S3S_ENV).ok()
+    assert list(tree(one)) == ["finance/2026/q1-report.pdf"]
+    assert cmp_trees(src / "finance" / "2026", one / "finance" / "2026") == 1
+
+    # Never overwrites unasked: nothing is written when a target exists.
+    (day / "notes.md").write_text("edited locally\n")
+    run = runner([*restore, "--to", str(day)], env=S3S_ENV)
+    assert run.code == 1 and "exist already" in run.err
+    assert (day / "notes.md").read_text() == "edited locally\n"
+    runner([*restore, "--to", str(day), "--overwrite", "-q"], env=S3S_ENV).ok()
+    assert cmp_trees(src, day) == 45
+
+    # A tampered object: that document fails with a clear error and leaves no file; the rest land.
+    key = f"r/{DAY_DIR}/documents/hr/memo-007.txt"
+    s3.put_object(Bucket=bucket, Key=key, Body=b"tampered", ChecksumAlgorithm="SHA256")
+    again = tmp_path / "again"
+    run = runner([*restore, "--to", str(again), "--json"], env=S3S_ENV)
+    assert run.code == 1
+    report = run.json()
+    assert [(f["document_id"], f["kind"]) for f in report["failed"]] == [("hr/memo-007.txt", "integrity")]
+    assert "altered after the backup" in report["failed"][0]["error"]
+    assert report["restored"] == 44
+    assert not (again / "hr" / "memo-007.txt").exists()
+    assert not [p for p in (again / "hr").iterdir() if "docvault-restore" in p.name]
