@@ -30,6 +30,9 @@ pub enum EventError {
     /// `time` is present but not RFC 3339.
     #[error("event field `time` is {0}: EventBridge sends RFC 3339 such as 2026-11-27T02:00:00Z")]
     BadTime(String),
+    /// Another field is malformed.
+    #[error("event field {0}")]
+    BadField(String),
 }
 
 /// The day `event` asks for; `now` is the host clock, read once per invocation.

@@ -20,16 +20,17 @@ pub mod verify;
 use std::time::Instant;
 
 use docvault_core::{
-    Generator, GeneratorSpec, ManifestHeader, MetricSet, PlanOptions, RunOutcome,
+    BackupDate, Generator, GeneratorSpec, ManifestHeader, MetricSet, PlanOptions, RunOutcome,
     SourceDescription, Timestamp,
 };
 use serde_json::{Value, json};
 
 use crate::config::{Config, DocumentSource};
-use crate::event::{EventError, backup_date};
+use crate::event::{DateOrigin, EventError, backup_date};
 use crate::executor::{BackupError, BackupOutcome, ExecuteOptions, execute};
 use crate::metrics::MetricsSink;
 use crate::store::ObjectStore;
+use crate::verify::{Verification, VerifyError, VerifyOptions, verify_day};
 
 /// Everything built once per cold start.
 #[derive(Debug, Clone)]
@@ -70,6 +71,22 @@ pub enum HandlerError {
     /// This configuration cannot run yet.
     #[error("{0}")]
     Unsupported(String),
+    /// A verification could not run (no backup in the window, an invalid manifest, the store).
+    #[error(transparent)]
+    Verify(#[from] VerifyError),
+    /// A verification found problems; the response log and the metric carry the details.
+    #[error(
+        "verification of {date} found {problems} problems (missing, extra, resized, altered or \
+         wrongly encrypted objects): {summary}"
+    )]
+    VerificationFailed {
+        /// The day verified.
+        date: String,
+        /// Problems found.
+        problems: u64,
+        /// The first problems, for the error message.
+        summary: String,
+    },
 }
 
 impl HandlerError {
@@ -83,6 +100,9 @@ impl HandlerError {
             Self::Backup(_) => "Retryable.Store",
             Self::Incomplete { .. } => "Retryable.Incomplete",
             Self::Unsupported(_) => "Fatal.Unsupported",
+            Self::Verify(VerifyError::Store(e)) if !e.is_fatal() => "Retryable.Store",
+            Self::Verify(_) => "Fatal.NotVerifiable",
+            Self::VerificationFailed { .. } => "Fatal.VerificationFailed",
         }
     }
 }
@@ -107,6 +127,16 @@ pub async fn handle<S: ObjectStore>(
     run_id: &str,
     now: Timestamp,
 ) -> Result<Value, HandlerError> {
+    match event.get("action").and_then(Value::as_str) {
+        None | Some("backup") => {}
+        Some("verify") => return handle_verify(app, event, now).await,
+        Some(other) => {
+            return Err(HandlerError::Unsupported(format!(
+                "event action {other:?} is not supported: use \"backup\" (the default) or \
+                 \"verify\""
+            )));
+        }
+    }
     let started = Instant::now();
     let result = run(app, event, run_id, now).await;
     let duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
@@ -163,6 +193,148 @@ pub async fn handle<S: ObjectStore>(
                 .unwrap_or_else(|| "(not written: the store refused it)".into()),
         }),
     }
+}
+
+/// How many days back a verification without a `date` looks for the latest backup.
+pub const VERIFY_LOOKBACK_DAYS: u16 = 7;
+
+/// `{"action": "verify"}`: verifies the latest backup (the newest day with a manifest among
+/// the `VERIFY_LOOKBACK_DAYS` days up to the event's scheduled time), or the event's `date`,
+/// from S3's stored checksums; `read_data` (0 to 1) also re-hashes a sample. Always sends
+/// `VerificationFailures` (a day that cannot be verified counts as one).
+async fn handle_verify<S: ObjectStore>(
+    app: &App<S>,
+    event: &Value,
+    now: Timestamp,
+) -> Result<Value, HandlerError> {
+    let result = verify_event(app, event, now).await;
+    let (problems, verified) = match &result {
+        Ok((_, v)) => (v.problems(), v.report.verified),
+        Err(_) => (1, 0),
+    };
+    let set = MetricSet::for_verification(
+        &app.config.namespace,
+        &app.config.environment,
+        now,
+        problems,
+        verified,
+    );
+    app.metrics.send(&set).await;
+    let (date, v) = result?;
+    let r = &v.report;
+    let response = json!({
+        "action": "verify",
+        "date": date.to_string(),
+        "manifest_key": v.manifest_key,
+        "documents": v.documents,
+        "verified": r.verified,
+        "problems": v.problems(),
+        "read_sampled": v.read_sampled,
+        "requests": v.requests,
+        "report": r,
+    });
+    if v.problems() == 0 {
+        tracing::info!(%date, verified = r.verified, "verification clean");
+        return Ok(response);
+    }
+    tracing::error!(%date, report = %response, "verification found problems");
+    let mut first: Vec<String> = Vec::new();
+    first.extend(r.missing.iter().map(|k| format!("missing {k}")));
+    first.extend(r.extra.iter().map(|k| format!("extra {k}")));
+    first.extend(r.size_mismatch.iter().map(|m| format!("resized {}", m.key)));
+    first.extend(
+        r.checksum_mismatch
+            .iter()
+            .map(|m| format!("altered {}", m.key)),
+    );
+    first.extend(r.unverified.iter().map(|k| format!("no checksum {k}")));
+    first.extend(
+        r.encryption_mismatch
+            .iter()
+            .map(|m| format!("encryption {} ({})", m.key, m.actual)),
+    );
+    let more = first.len().saturating_sub(5);
+    first.truncate(5);
+    Err(HandlerError::VerificationFailed {
+        date: date.to_string(),
+        problems: v.problems(),
+        summary: if more > 0 {
+            format!("{} and {more} more", first.join(", "))
+        } else {
+            first.join(", ")
+        },
+    })
+}
+
+async fn verify_event<S: ObjectStore>(
+    app: &App<S>,
+    event: &Value,
+    now: Timestamp,
+) -> Result<(BackupDate, Verification), HandlerError> {
+    let (day, origin) = backup_date(event, now)?;
+    let read_fraction = match event.get("read_data") {
+        None => 0.0,
+        Some(v) => v
+            .as_f64()
+            .filter(|f| (0.0..=1.0).contains(f))
+            .ok_or_else(|| {
+                HandlerError::Event(EventError::BadField(format!(
+                    "`read_data` is {v}: send a fraction from 0 to 1"
+                )))
+            })?,
+    };
+    let config = &app.config;
+    let date = if origin == DateOrigin::Override {
+        day
+    } else {
+        latest_backup(app, day).await?
+    };
+    let options = VerifyOptions {
+        prefix: config.prefix.clone(),
+        date,
+        expected: config.encryption(),
+        read_fraction,
+        concurrency: config.concurrency,
+    };
+    tracing::info!(%date, ?origin, read_fraction, "starting verification");
+    Ok((date, verify_day(&app.store, &options).await?))
+}
+
+/// The newest day with a manifest, from `day` back `VERIFY_LOOKBACK_DAYS` days.
+async fn latest_backup<S: ObjectStore>(
+    app: &App<S>,
+    day: BackupDate,
+) -> Result<BackupDate, HandlerError> {
+    let mut date = day.date();
+    for _ in 0..VERIFY_LOOKBACK_DAYS {
+        let candidate = BackupDate::from(date);
+        let key = format!(
+            "{}{}",
+            app.config.prefix,
+            docvault_core::Layout::new(candidate).manifest_key()
+        );
+        if app
+            .store
+            .head(&key)
+            .await
+            .map_err(|e| HandlerError::Verify(VerifyError::Store(e)))?
+            .is_some()
+        {
+            return Ok(candidate);
+        }
+        let Some(previous) = date.previous_day() else {
+            break;
+        };
+        date = previous;
+    }
+    Err(HandlerError::Verify(VerifyError::NoManifest {
+        key: format!(
+            "{}{}",
+            app.config.prefix,
+            docvault_core::Layout::new(day).manifest_key()
+        ),
+        date: day,
+    }))
 }
 
 async fn run<S: ObjectStore>(

@@ -23,6 +23,7 @@ FUNCTION = "BackupLambdaFunction"
 LOG_GROUP = "BackupLambdaLogGroup"
 ROLE = "BackupLambdaRole"
 RULE = "DailyBackupRule"
+VERIFY_RULE = "WeeklyVerificationRule"
 DLQ = "BackupDeadLetterQueue"
 TOPIC = "AlarmTopic"
 
@@ -30,6 +31,7 @@ TAG_KEYS = ("Environment", "Purpose", "iac-rlhf-amazon")
 METRIC_NAMES = {
     "BackupSuccess", "BackupFailure", "DocumentsBackedUp",
     "BackupSizeBytes", "FailedDocuments", "BackupDurationMs",
+    "VerificationFailures", "DocumentsVerified",
 }
 
 
@@ -356,24 +358,44 @@ def check_function(t: R) -> None:
 def check_schedule(t: R) -> None:
     rule = props(t, RULE)
     assert rule.get("ScheduleExpression") == "cron(0 2 * * ? *)" and rule.get("State") == "ENABLED"
-    targets = rule.get("Targets", [])
+    check_rule_target(t, RULE)
+
+
+def check_verification_schedule(t: R) -> None:
+    rule = props(t, VERIFY_RULE)
+    assert rule.get("ScheduleExpression") == "cron(0 6 ? * SUN *)" and rule.get("State") == "ENABLED"
+    transformer = rule["Targets"][0].get("InputTransformer", {})
+    assert transformer.get("InputPathsMap") == {"time": "$.time"}, "the scheduled time must reach the Lambda"
+    assert json.loads(transformer.get("InputTemplate", "{}").replace("<time>", '"T"')) == \
+        {"action": "verify", "time": "T"}, "the event must ask for a verification at its scheduled time"
+    check_rule_target(t, VERIFY_RULE)
+
+
+def check_rule_target(t: R, rule_name: str) -> None:
+    """One target, the function, with retries, a DLQ that admits the rule, and an invoke
+    permission scoped to the rule."""
+    targets = props(t, rule_name).get("Targets", [])
     assert len(targets) == 1 and is_arn_of(targets[0].get("Arn"), FUNCTION)
     retry = targets[0].get("RetryPolicy", {})
     assert retry.get("MaximumRetryAttempts", 0) >= 1 and retry.get("MaximumEventAgeInSeconds", 0) >= 60, \
         "the schedule target needs a retry policy"
     assert is_arn_of(targets[0].get("DeadLetterConfig", {}).get("Arn"), DLQ), "the schedule target needs a DLQ"
-    perms = [p["Properties"] for p in of_type(t, "AWS::Lambda::Permission").values()]
-    assert len(perms) == 1
+    perms = [p["Properties"] for p in of_type(t, "AWS::Lambda::Permission").values()
+             if is_arn_of(p["Properties"].get("SourceArn"), rule_name)]
+    assert len(perms) == 1, f"one invoke permission scoped to {rule_name}"
     p = perms[0]
     assert is_ref(p.get("FunctionName"), FUNCTION) and p.get("Action") == "lambda:InvokeFunction"
-    assert p.get("Principal") == "events.amazonaws.com" and is_arn_of(p.get("SourceArn"), RULE), \
-        "the invoke permission must be scoped to the rule"
+    assert p.get("Principal") == "events.amazonaws.com"
+    assert all(q["Properties"].get("SourceArn") for q in of_type(t, "AWS::Lambda::Permission").values()), \
+        "every invoke permission must be scoped to a rule"
     qp = [q["Properties"] for q in of_type(t, "AWS::SQS::QueuePolicy").values()
           if any(is_ref(x, DLQ) for x in q["Properties"]["Queues"])]
     assert len(qp) == 1, "the DLQ needs a policy admitting the rule"
     s = statements(qp[0]["PolicyDocument"])
     assert any(x.get("Principal") == {"Service": "events.amazonaws.com"} and x.get("Action") == "sqs:SendMessage"
-               and is_arn_of(x.get("Condition", {}).get("ArnEquals", {}).get("aws:SourceArn"), RULE) for x in s)
+               and any(is_arn_of(a, rule_name) for a in
+                       as_list(x.get("Condition", {}).get("ArnEquals", {}).get("aws:SourceArn")))
+               for x in s)
 
 
 # -------------------------------------------------------------------- alarms
@@ -403,6 +425,9 @@ def check_alarms(t: R) -> None:
     failure = alarm_on(t, ns, "BackupFailure")
     assert env_dimension(failure) and failure["Statistic"] == "Sum" and failure["Threshold"] == 1
     assert failure["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
+    verification = alarm_on(t, ns, "VerificationFailures")
+    assert env_dimension(verification) and verification["Statistic"] == "Sum" and verification["Threshold"] == 1
+    assert verification["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
     failed_docs = alarm_on(t, ns, "FailedDocuments")
     assert env_dimension(failed_docs) and failed_docs["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
     missing = alarm_on(t, ns, "BackupSuccess")
@@ -425,7 +450,7 @@ def check_alarms(t: R) -> None:
     dlq = alarm_on(t, "AWS/SQS", "ApproximateNumberOfMessagesVisible")
     assert dlq["Dimensions"] == [{"Name": "QueueName", "Value": {"Fn::GetAtt": [DLQ, "QueueName"]}}]
     used = {a.get("MetricName") for a in alarms(t).values()}
-    assert {"BackupFailure", "BackupSuccess", "FailedDocuments"} <= used <= METRIC_NAMES | {"Errors", "ApproximateNumberOfMessagesVisible", None}
+    assert {"BackupFailure", "BackupSuccess", "FailedDocuments", "VerificationFailures"} <= used <= METRIC_NAMES | {"Errors", "ApproximateNumberOfMessagesVisible", None}
     topic = props(t, TOPIC)
     assert "${AWS::StackName}" in sub_text(topic["TopicName"])
     subs = of_type(t, "AWS::SNS::Subscription")
@@ -512,5 +537,5 @@ ALL_CHECKS = [
     check_backup_bucket_versioning, check_backup_bucket_lifecycle, check_log_bucket_lifecycle,
     check_public_access_blocked, check_access_logging, check_bucket_encryption, check_backup_bucket_policy,
     check_log_bucket_accepts_access_logs, check_retain_policies, check_kms_key, check_role_least_privilege,
-    check_function, check_schedule, check_alarms, check_tags, check_names_and_no_hardcoding, check_parameters,
+    check_function, check_schedule, check_verification_schedule, check_alarms, check_tags, check_names_and_no_hardcoding, check_parameters,
 ]

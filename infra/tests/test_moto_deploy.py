@@ -84,7 +84,7 @@ def test_all_stacks_create_complete(moto_url, deployed):
 def test_two_stacks_of_one_environment_side_by_side(moto_url, deployed):
     a, b = deployed["prod-a"], deployed["prod-b"]
     for key in ("BackupBucketName", "LoggingBucketName", "BackupLambdaArn", "EventBridgeRuleName",
-                "KMSKeyId", "LogGroupName", "AlarmTopicArn", "DeadLetterQueueArn"):
+                "VerificationRuleName", "KMSKeyId", "LogGroupName", "AlarmTopicArn", "DeadLetterQueueArn"):
         assert a[key] != b[key], f"{key} collides: {a[key]}"
     assert a["BackupBucketName"].startswith("docvault-backup-prod-")
     assert b["LoggingBucketName"] == b["BackupBucketName"] + "-logs"
@@ -99,6 +99,7 @@ def test_exports(moto_url, deployed):
     out = deployed["prod-a"]
     for output, suffix in [("BackupBucketName", "backup-bucket"), ("BackupLambdaArn", "backup-lambda-arn"),
                            ("EventBridgeRuleName", "daily-backup-rule"), ("KMSKeyId", "kms-key-id"),
+                           ("VerificationRuleName", "weekly-verification-rule"),
                            ("KMSKeyArn", "kms-key-arn"), ("LoggingBucketName", "logging-bucket"),
                            ("AlarmTopicArn", "alarm-topic"), ("DeadLetterQueueArn", "dead-letter-queue-arn"),
                            ("LogGroupName", "log-group")]:
@@ -219,12 +220,19 @@ def test_schedule_rule_target_and_permission(moto_url, deployed):
     assert t["DeadLetterConfig"] == {"Arn": out["DeadLetterQueueArn"]}
     tags = {x["Key"]: x["Value"] for x in ev.list_tags_for_resource(ResourceARN=rule["Arn"])["Tags"]}
     assert tags["Environment"] == "prod" and set(tags) == {"Environment", "Purpose", "iac-rlhf-amazon"}
+    verify = ev.describe_rule(Name=out["VerificationRuleName"])
+    assert verify["ScheduleExpression"] == "cron(0 6 ? * SUN *)" and verify["State"] == "ENABLED"
+    (vt,) = ev.list_targets_by_rule(Rule=out["VerificationRuleName"])["Targets"]
+    assert vt["Arn"] == out["BackupLambdaArn"]
+    assert vt["InputTransformer"] == {"InputPathsMap": {"time": "$.time"},
+                                      "InputTemplate": '{"action": "verify", "time": <time>}'}
     policy = json.loads(c(moto_url, "lambda").get_policy(FunctionName=out["BackupLambdaName"])["Policy"])
-    assert len(policy["Statement"]) == 1
-    s = policy["Statement"][0]
-    assert s["Action"] == "lambda:InvokeFunction" and s["Principal"] == {"Service": "events.amazonaws.com"}
-    assert s["Condition"]["ArnLike"]["AWS:SourceArn"] == rule["Arn"]
-    assert s["Condition"]["StringEquals"]["AWS:SourceAccount"] == "123456789012"
+    assert len(policy["Statement"]) == 2, "one invoke permission per rule"
+    assert sorted(s["Condition"]["ArnLike"]["AWS:SourceArn"] for s in policy["Statement"]) == \
+        sorted([rule["Arn"], verify["Arn"]])
+    for s in policy["Statement"]:
+        assert s["Action"] == "lambda:InvokeFunction" and s["Principal"] == {"Service": "events.amazonaws.com"}
+        assert s["Condition"]["StringEquals"]["AWS:SourceAccount"] == "123456789012"
 
 
 def test_dead_letter_queue(moto_url, deployed):

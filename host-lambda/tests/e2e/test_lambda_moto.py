@@ -176,3 +176,35 @@ def test_store_outage_mid_run_then_rerun_completes(s3, bucket, key_arn, moto, st
         body = s3.get_object(Bucket=bucket, Key=d["object_key"])["Body"].read()
         assert "sha256:" + hashlib.sha256(body).hexdigest() == d["checksum"]
     proxy.down()
+
+
+def test_the_weekly_verify_event_checks_the_latest_backup_and_alarms_on_tampering(s3, bucket, key_arn, start_lambda):
+    fn = start_lambda(env(bucket, key_arn, DOCUMENT_COUNT="30"))
+    assert fn.invoke(SCHEDULED).ok
+    # The weekly rule's event: its scheduled time, four days later (EventBridge input transformer).
+    verify = {"action": "verify", "time": "2026-12-01T06:00:00Z"}
+    clean = fn.invoke(verify)
+    assert clean.ok, clean.payload
+    assert clean.payload["date"] == "2026-11-27", "the newest day with a manifest"
+    assert (clean.payload["verified"], clean.payload["problems"]) == (30, 0)
+    assert clean.payload["requests"]["get"] == 1
+    emf = fn.emf()[-1]
+    assert (emf["VerificationFailures"], emf["DocumentsVerified"]) == (0, 30)
+
+    # Behind docvault's back: one object deleted, one re-uploaded without SSE-KMS.
+    s3.delete_object(Bucket=bucket, Key=DAY + "documents/memo_0004.txt")
+    body = s3.get_object(Bucket=bucket, Key=DAY + "documents/invoice_0005.csv")["Body"].read()
+    s3.put_object(Bucket=bucket, Key=DAY + "documents/invoice_0005.csv", Body=body)
+    failed = fn.invoke(verify)
+    assert not failed.ok
+    assert failed.error_type == "Fatal.VerificationFailed", failed.payload
+    message = failed.payload["errorMessage"]
+    assert "missing " + DAY + "documents/memo_0004.txt" in message
+    assert "encryption " + DAY + "documents/invoice_0005.csv (none)" in message
+    assert fn.emf()[-1]["VerificationFailures"] >= 2
+
+    # A day with no backup: not verifiable, and the metric still says so.
+    nothing = fn.invoke({"action": "verify", "date": "2026-10-01"})
+    assert not nothing.ok and nothing.error_type == "Fatal.NotVerifiable"
+    assert "has no complete backup" in nothing.payload["errorMessage"]
+    assert fn.emf()[-1]["VerificationFailures"] == 1
