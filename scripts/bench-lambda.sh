@@ -11,7 +11,7 @@ export AWS_ACCESS_KEY_ID=docvault AWS_SECRET_ACCESS_KEY=docvault-secret AWS_REGI
 source scripts/python-env.sh
 setup_env tools infra/requirements-test.txt
 PYBIN=("${ENV_CMD[@]}")
-[ -x target/tools/bin/s3s-fs ] || cargo install --locked --quiet --root target/tools s3s-fs --version 0.14.1 --features binary
+scripts/install-s3s-fs.sh
 cargo build --locked --release -q -p docvault-lambda --example upload_bench
 BENCH=target/release/examples/upload_bench
 

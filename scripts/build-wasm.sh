@@ -19,6 +19,9 @@ case "$kind" in
   *) echo "build-wasm.sh: unknown target kind '$kind' (use unknown or wasip1)" >&2; exit 2 ;;
 esac
 target_dir=target/wasm
+# No DWARF in the shipped module: it would triple its size and slow every load (the workspace's
+# release profile keeps line tables for native backtraces).
+export CARGO_PROFILE_RELEASE_DEBUG=false CARGO_PROFILE_RELEASE_STRIP=debuginfo
 
 if rustup target list --installed 2>/dev/null | grep -qx "$target"; then
   echo "build-wasm.sh: using rustup's $target" >&2
