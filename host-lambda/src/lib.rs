@@ -14,6 +14,7 @@ pub mod config;
 pub mod event;
 pub mod executor;
 pub mod metrics;
+pub mod restore;
 pub mod store;
 pub mod verify;
 
@@ -29,6 +30,7 @@ use crate::config::{Config, DocumentSource};
 use crate::event::{DateOrigin, EventError, backup_date};
 use crate::executor::{BackupError, BackupOutcome, ExecuteOptions, execute};
 use crate::metrics::MetricsSink;
+use crate::restore::{PrefixRestore, RestoreError, restore_to_prefix};
 use crate::store::ObjectStore;
 use crate::verify::{Verification, VerifyError, VerifyOptions, verify_day};
 
@@ -74,6 +76,28 @@ pub enum HandlerError {
     /// A verification could not run (no backup in the window, an invalid manifest, the store).
     #[error(transparent)]
     Verify(#[from] VerifyError),
+    /// A restore could not start (no backup that day, an unknown document, a bad target).
+    #[error(transparent)]
+    Restore(#[from] RestoreError),
+    /// Some documents were not restored.
+    #[error(
+        "restore of {date} into {to_prefix} is incomplete: {failed} of {requested} documents \
+         were not restored: {summary}"
+    )]
+    RestoreIncomplete {
+        /// The day.
+        date: String,
+        /// Where to.
+        to_prefix: String,
+        /// Documents asked for.
+        requested: u64,
+        /// Documents not restored.
+        failed: u64,
+        /// The first failures.
+        summary: String,
+        /// Whether a retry can help (only store errors were seen).
+        retryable: bool,
+    },
     /// A verification found problems; the response log and the metric carry the details.
     #[error(
         "verification of {date} found {problems} problems (missing, extra, resized, altered or \
@@ -103,6 +127,12 @@ impl HandlerError {
             Self::Verify(VerifyError::Store(e)) if !e.is_fatal() => "Retryable.Store",
             Self::Verify(_) => "Fatal.NotVerifiable",
             Self::VerificationFailed { .. } => "Fatal.VerificationFailed",
+            Self::Restore(RestoreError::Store(e)) if !e.is_fatal() => "Retryable.Store",
+            Self::Restore(_) => "Fatal.NotRestorable",
+            Self::RestoreIncomplete {
+                retryable: true, ..
+            } => "Retryable.RestoreIncomplete",
+            Self::RestoreIncomplete { .. } => "Fatal.RestoreIncomplete",
         }
     }
 }
@@ -130,10 +160,11 @@ pub async fn handle<S: ObjectStore>(
     match event.get("action").and_then(Value::as_str) {
         None | Some("backup") => {}
         Some("verify") => return handle_verify(app, event, now).await,
+        Some("restore") => return handle_restore(app, event).await,
         Some(other) => {
             return Err(HandlerError::Unsupported(format!(
-                "event action {other:?} is not supported: use \"backup\" (the default) or \
-                 \"verify\""
+                "event action {other:?} is not supported: use \"backup\" (the default), \
+                 \"verify\" or \"restore\""
             )));
         }
     }
@@ -193,6 +224,80 @@ pub async fn handle<S: ObjectStore>(
                 .unwrap_or_else(|| "(not written: the store refused it)".into()),
         }),
     }
+}
+
+/// `{"action": "restore", "date": "YYYY-MM-DD", "to_prefix": "restores/x/", "document": ID?,
+/// "overwrite": bool?}`: copies the day's documents (or one) to `to_prefix` in the same bucket,
+/// each checked against the manifest's SHA-256 before it is written (with SSE-KMS and
+/// `x-amz-checksum-sha256`, create-only unless `overwrite`).
+async fn handle_restore<S: ObjectStore>(
+    app: &App<S>,
+    event: &Value,
+) -> Result<Value, HandlerError> {
+    let bad = |what: String| HandlerError::Event(EventError::BadField(what));
+    let date: BackupDate = event
+        .get("date")
+        .and_then(Value::as_str)
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| bad("`date` is required for a restore: YYYY-MM-DD".into()))?;
+    let to_prefix = event
+        .get("to_prefix")
+        .and_then(Value::as_str)
+        .ok_or_else(|| {
+            bad("`to_prefix` is required for a restore, e.g. \"restores/2026-11-27/\"".into())
+        })?
+        .to_owned();
+    let document = match event.get("document") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(id)) => Some(id.clone()),
+        Some(v) => return Err(bad(format!("`document` is {v}: send a document id"))),
+    };
+    let overwrite = match event.get("overwrite") {
+        None => false,
+        Some(v) => v
+            .as_bool()
+            .ok_or_else(|| bad(format!("`overwrite` is {v}: send true or false")))?,
+    };
+    let config = &app.config;
+    let request = PrefixRestore {
+        date,
+        to_prefix: to_prefix.clone(),
+        document,
+        overwrite,
+        options: PlanOptions {
+            prefix: config.prefix.clone(),
+            environment: config.environment.clone(),
+            encryption: config.encryption(),
+        },
+        concurrency: config.concurrency,
+    };
+    tracing::info!(%date, to_prefix, overwrite, "starting restore");
+    let report = restore_to_prefix(&app.store, &request).await?;
+    if report.failed.is_empty() {
+        return Ok(json!({
+            "action": "restore",
+            "date": date.to_string(),
+            "to_prefix": to_prefix,
+            "requested": report.requested,
+            "restored": report.restored,
+            "bytes": report.bytes,
+        }));
+    }
+    tracing::error!(%date, failed = ?report.failed, "restore incomplete");
+    let summary: Vec<String> = report
+        .failed
+        .iter()
+        .take(5)
+        .map(|f| format!("{} ({}: {})", f.document_id, f.kind, f.error))
+        .collect();
+    Err(HandlerError::RestoreIncomplete {
+        date: date.to_string(),
+        to_prefix,
+        requested: report.requested,
+        failed: report.failed.len() as u64,
+        summary: summary.join("; "),
+        retryable: report.failed.iter().all(|f| f.kind == "store"),
+    })
 }
 
 /// How many days back a verification without a `date` looks for the latest backup.

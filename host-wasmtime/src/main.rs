@@ -10,11 +10,12 @@ use clap::{ArgGroup, Args, Parser, Subcommand};
 use docvault_core::{Encryption, Manifest, MetricSet, PlanOptions, RunOutcome, Timestamp};
 use docvault_lambda::executor::{BackupError, BackupOutcome, ExecuteOptions, execute};
 use docvault_lambda::metrics::MetricsSink;
+use docvault_lambda::restore::RestoreError;
 use docvault_lambda::store::S3Store;
 use docvault_lambda::verify::{Verification, VerifyError, VerifyOptions, verify_day};
 use docvault_wasmtime::metrics::{MetricsTarget, write_file};
 use docvault_wasmtime::remote::{Bodies, S3Url, header_of, incoming};
-use docvault_wasmtime::restore::{RestoreError, restore_day};
+use docvault_wasmtime::restore::restore_day;
 use docvault_wasmtime::sandbox::{Guest, GuestRun, Limits, Preopen, SandboxError, Stdout};
 use serde_json::{Value, json};
 

@@ -1,84 +1,25 @@
 //! `restore --dest s3://...`: a day, or one document, from a bucket into a local directory,
-//! byte for byte, checking every checksum.
+//! byte for byte, checking every checksum (the download and the check are the Lambda crate's
+//! [`docvault_lambda::restore`], shared with the Lambda's restore into a prefix).
 //!
 //! Rules, as for a local restore (`docvault restore`):
 //! * files keep their paths below the day's `documents/`;
 //! * nothing is written when any target exists, unless `overwrite`;
-//! * each body is hashed before it lands: a document whose bytes do not match the manifest's
-//!   SHA-256 is reported (kind `integrity`) and leaves no file behind; a good one is written to
-//!   a temporary file in the target directory, flushed, and renamed into place, so a crash never
-//!   leaves a partial file under the document's name.
+//! * a document whose bytes do not match the manifest's SHA-256 is reported (kind `integrity`)
+//!   and leaves no file behind; a good one is written to a temporary file in the target
+//!   directory, flushed, and renamed into place, so a crash never leaves a partial file under
+//!   the document's name.
 
 use std::fs;
 use std::io::Write as _;
 use std::path::{Component, Path, PathBuf};
 
-use docvault_core::{BackupDate, Document, Layout, Manifest, Sha256Digest};
+use docvault_core::BackupDate;
+use docvault_lambda::restore::{
+    FetchError, NotRestored, RestoreError, RestoreReport, fetch_checked, relative_path, selection,
+};
 use docvault_lambda::store::{ObjectStore, StoreError};
-use serde::Serialize;
 use tokio::task::JoinSet;
-
-/// One document that was not restored.
-#[derive(Debug, Clone, Serialize)]
-pub struct NotRestored {
-    /// The document.
-    pub document_id: String,
-    /// Its key in the bucket.
-    pub key: String,
-    /// `integrity` (bytes differ from the manifest), `missing`, `store` or `write`.
-    pub kind: &'static str,
-    /// What happened.
-    pub error: String,
-}
-
-/// The result of a restore.
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct RestoreReport {
-    /// Documents asked for.
-    pub requested: u64,
-    /// Documents written.
-    pub restored: u64,
-    /// Bytes written.
-    pub bytes: u64,
-    /// Documents not written, with why.
-    pub failed: Vec<NotRestored>,
-}
-
-/// Why a restore could not start.
-#[derive(Debug, thiserror::Error)]
-pub enum RestoreError {
-    /// No manifest for the day.
-    #[error("{0} does not exist: the day has no complete backup")]
-    NoManifest(String),
-    /// The manifest does not validate.
-    #[error("the manifest {key} is invalid: {reason}")]
-    CorruptManifest {
-        /// Its key.
-        key: String,
-        /// Why.
-        reason: String,
-    },
-    /// The document asked for is not in the manifest.
-    #[error("{0:?} is not a document of this day's manifest")]
-    UnknownDocument(String),
-    /// Targets exist and `overwrite` was not given.
-    #[error(
-        "{count} target file(s) exist already, e.g. {first}: nothing was restored; restore into \
-         an empty directory or pass --overwrite"
-    )]
-    TargetsExist {
-        /// How many.
-        count: usize,
-        /// The first one.
-        first: PathBuf,
-    },
-    /// A manifest key that would leave the target directory.
-    #[error("refused: the key {0:?} does not map to a path below the target directory")]
-    UnsafeKey(String),
-    /// The store failed.
-    #[error("{0}")]
-    Store(#[from] StoreError),
-}
 
 /// Restores `date` (or one `document`) from `store` under `prefix` into `to`.
 ///
@@ -93,37 +34,17 @@ pub async fn restore_day<S: ObjectStore>(
     overwrite: bool,
     concurrency: usize,
 ) -> Result<RestoreReport, RestoreError> {
-    let layout = Layout::new(date);
-    let manifest_key = format!("{prefix}{}", layout.manifest_key());
-    let bytes = store
-        .get(&manifest_key)
-        .await?
-        .ok_or_else(|| RestoreError::NoManifest(manifest_key.clone()))?;
-    let manifest = Manifest::from_json(&String::from_utf8_lossy(&bytes)).map_err(|e| {
-        RestoreError::CorruptManifest {
-            key: manifest_key.clone(),
-            reason: e.to_string(),
-        }
-    })?;
-    let chosen: Vec<Document> = match document {
-        Some(id) => vec![
-            manifest
-                .documents
-                .iter()
-                .find(|d| d.document_id.as_str() == id)
-                .cloned()
-                .ok_or_else(|| RestoreError::UnknownDocument(id.to_owned()))?,
-        ],
-        None => manifest.documents.clone(),
-    };
-    let documents_prefix = layout.documents_prefix();
+    let chosen = selection(store, prefix, date, document).await?;
     let mut targets = Vec::with_capacity(chosen.len());
     for doc in chosen {
-        let target = doc
-            .object_key
-            .strip_prefix(&documents_prefix)
+        let target = relative_path(date, &doc)
             .and_then(|rel| below(to, rel))
-            .ok_or_else(|| RestoreError::UnsafeKey(doc.object_key.clone()))?;
+            .ok_or_else(|| {
+                RestoreError::UnsafeTarget(format!(
+                    "the key {:?} does not map to a path below the target directory",
+                    doc.object_key
+                ))
+            })?;
         targets.push((doc, target));
     }
     if !overwrite {
@@ -135,7 +56,7 @@ pub async fn restore_day<S: ObjectStore>(
         if let Some(first) = existing.first() {
             return Err(RestoreError::TargetsExist {
                 count: existing.len(),
-                first: (*first).clone(),
+                first: first.display().to_string(),
             });
         }
     }
@@ -154,7 +75,7 @@ pub async fn restore_day<S: ObjectStore>(
             let store = store.clone();
             let key = format!("{prefix}{}", doc.object_key);
             tasks.spawn(async move {
-                let body = store.get(&key).await;
+                let body = fetch_checked(&store, &key, &doc).await;
                 (doc, target, key, body)
             });
         }
@@ -170,33 +91,13 @@ pub async fn restore_day<S: ObjectStore>(
             error,
         };
         let body = match body {
-            Ok(Some(body)) => body,
-            Ok(None) => {
-                report
-                    .failed
-                    .push(fail("missing", "the object is not in the bucket".into()));
+            Ok(body) => body,
+            Err(FetchError::Failed(kind, error)) => {
+                report.failed.push(fail(kind, error));
                 continue;
             }
-            Err(e) if e.is_fatal() => return Err(e.into()),
-            Err(e) => {
-                report.failed.push(fail("store", e.to_string()));
-                continue;
-            }
+            Err(FetchError::Fatal(e)) => return Err(e.into()),
         };
-        let actual = Sha256Digest::of(&body);
-        if body.len() as u64 != doc.file_size || actual != doc.checksum {
-            report.failed.push(fail(
-                "integrity",
-                format!(
-                    "the object holds {} bytes with {actual}, the manifest says {} bytes with \
-                     {}: it was altered after the backup; nothing was written",
-                    body.len(),
-                    doc.file_size,
-                    doc.checksum
-                ),
-            ));
-            continue;
-        }
         match write_whole(&target, &body) {
             Ok(()) => {
                 report.restored += 1;

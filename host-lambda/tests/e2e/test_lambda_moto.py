@@ -208,3 +208,41 @@ def test_the_weekly_verify_event_checks_the_latest_backup_and_alarms_on_tamperin
     assert not nothing.ok and nothing.error_type == "Fatal.NotVerifiable"
     assert "has no complete backup" in nothing.payload["errorMessage"]
     assert fn.emf()[-1]["VerificationFailures"] == 1
+
+
+def test_restore_event_copies_a_checked_day_into_another_prefix(s3, bucket, key_arn, start_lambda):
+    fn = start_lambda(env(bucket, key_arn, DOCUMENT_COUNT="12"))
+    assert fn.invoke(SCHEDULED).ok
+    restore = {"action": "restore", "date": "2026-11-27", "to_prefix": "restores/r1/"}
+    done = fn.invoke(restore)
+    assert done.ok, done.payload
+    assert (done.payload["requested"], done.payload["restored"]) == (12, 12)
+    m = manifest(s3, bucket)
+    for d in m["documents"]:
+        name = d["object_key"].rsplit("/", 1)[1]
+        original = s3.get_object(Bucket=bucket, Key=d["object_key"])["Body"].read()
+        head = s3.head_object(Bucket=bucket, Key="restores/r1/" + name)
+        copy = s3.get_object(Bucket=bucket, Key="restores/r1/" + name)["Body"].read()
+        assert copy == original
+        assert head["ServerSideEncryption"] == "aws:kms" and head["SSEKMSKeyId"].endswith(key_arn.split("/")[-1])
+
+    # Never overwrites unasked; overwrite on request.
+    again = fn.invoke(restore)
+    assert not again.ok and again.error_type == "Fatal.RestoreIncomplete"
+    assert "exists already" in again.payload["errorMessage"]
+    assert fn.invoke({**restore, "overwrite": True}).ok
+
+    # One document; and a tampered object is refused while the rest land.
+    one = fn.invoke({**restore, "to_prefix": "restores/one/", "document": "memo_0004"})
+    assert one.ok and one.payload["restored"] == 1
+    s3.put_object(Bucket=bucket, Key=DAY + "documents/invoice_0005.csv", Body=b"tampered",
+                  ServerSideEncryption="aws:kms", SSEKMSKeyId=key_arn)
+    bad = fn.invoke({**restore, "to_prefix": "restores/r2/"})
+    assert not bad.ok and bad.error_type == "Fatal.RestoreIncomplete"
+    assert "invoice_0005 (integrity" in bad.payload["errorMessage"]
+    landed = {o["Key"] for o in s3.list_objects_v2(Bucket=bucket, Prefix="restores/r2/")["Contents"]}
+    assert len(landed) == 11 and "restores/r2/invoice_0005.csv" not in landed
+
+    # Never into the backups themselves.
+    refused = fn.invoke({**restore, "to_prefix": "backups/2026-11-28/documents/"})
+    assert not refused.ok and refused.error_type == "Fatal.NotRestorable"
