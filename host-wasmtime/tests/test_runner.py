@@ -168,6 +168,17 @@ def test_s3_backup_to_moto_encrypts_every_object_and_a_rerun_rewrites_nothing(ru
     values = {d["name"]: d["value"] for d in json.loads((tmp_path / "m.json").read_text())["data"]}
     assert (values["BackupSuccess"], values["DocumentsBackedUp"]) == (1, 40)
 
+    # Verify (encryption included) and restore from moto: the generated files, byte for byte.
+    s3_args = ["--endpoint-url", moto, "--path-style", "--kms-key-id", key]
+    checked = runner(["verify", "--dest", f"s3://{bucket}/site-a", "--date", DATE, *s3_args, "--json"],
+                     env=MOTO_ENV).ok().json()
+    assert (checked["clean"], checked["report"]["verified"]) == (True, 40)
+    runner(["restore", "--dest", f"s3://{bucket}/site-a", "--date", DATE, "--to", str(tmp_path / "day"),
+            *s3_args], env=MOTO_ENV).ok()
+    runner(["run", "--dir", f"{tmp_path}::/t", "--", "generate", "--count", "40", "--date", DATE,
+            "--out", "/t/generated"]).ok()
+    assert cmp_trees(tmp_path / "generated", tmp_path / "day") == 40
+
 
 def test_s3_backup_needs_an_explicit_encryption_choice(runner, moto, moto_bucket):
     _, bucket = moto_bucket
