@@ -638,7 +638,7 @@ fn same_file(_listed: &fs::Metadata, opened: &fs::Metadata) -> bool {
     opened.is_file()
 }
 
-/// A directory file's manifest record, by the convention of [`source::attributes`].
+/// A directory file's manifest record, by [`docvault_core::convention`].
 fn document(
     at: Timestamp,
     id: &DocumentId,
@@ -647,7 +647,7 @@ fn document(
     checksum: Sha256Digest,
     meta: &fs::Metadata,
 ) -> Document {
-    let attrs = source::attributes(id);
+    let attrs = docvault_core::convention::attributes(id);
     Document {
         document_id: id.clone(),
         doc_type: attrs.doc_type,

@@ -7,26 +7,19 @@
 //! path is not valid UTF-8 or not a valid document id, and a directory that cannot be listed,
 //! become failures with a reason: nothing found is silently dropped.
 //!
-//! # The convention (one function, [`attributes`])
-//! For a file at relative path `P` (segments joined by `/`):
-//! * **document id** = `P` itself (`finance/2026/q1.pdf`), so the stored copy is at
-//!   `backups/{date}/documents/P` and a restore rebuilds the same tree;
-//! * **department** = the first segment of `P`, lowercased, when the file is inside a
-//!   subdirectory and that segment is a valid label (`a-z`, `0-9`, `-`, `_`); otherwise
-//!   `unassigned`;
-//! * **type** = the extension, lowercased, when it is a valid label (`report.PDF` -> `pdf`);
-//!   otherwise `document`;
-//! * **priority** `medium`, **confidential** `false` (a plain directory carries no such data);
-//! * **content type** from the extension (a fixed table), else `application/octet-stream`;
-//! * **created date** = the file's modification time (UTC, whole seconds), or the backup time
-//!   when the filesystem gives none.
+//! # The convention
+//! For a file at relative path `P` (segments joined by `/`), the **document id** is `P` itself
+//! (`finance/2026/q1.pdf`), so the stored copy is at `backups/{date}/documents/P` and a restore
+//! rebuilds the same tree. Type, department, priority and content type follow
+//! [`docvault_core::convention`], shared with S3 sources. The **created date** is the file's
+//! modification time (UTC, whole seconds), or the backup time when the filesystem gives none.
 
 use std::ffi::OsString;
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 
-use docvault_core::{DocumentId, DocumentMetadata, Label, Priority};
+use docvault_core::DocumentId;
 
 use crate::local::{escape_os, kind_of};
 
@@ -178,127 +171,5 @@ fn file_entry(segments: &[OsString], path: PathBuf) -> Entry {
             path,
             reason: format!("{e}: rename it"),
         },
-    }
-}
-
-/// What the convention says about a file (see the module documentation).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Attributes {
-    /// Document type.
-    pub(crate) doc_type: Label,
-    /// Business metadata.
-    pub(crate) metadata: DocumentMetadata,
-    /// MIME type.
-    pub(crate) content_type: &'static str,
-}
-
-/// The convention: type, department, priority, confidentiality and content type of the file
-/// with id (relative path) `id`. The one place these are decided for directory sources.
-pub(crate) fn attributes(id: &DocumentId) -> Attributes {
-    let path = id.as_str();
-    let label = |s: &str| Label::new(&s.to_ascii_lowercase()).ok();
-    let fixed = |s: &str| Label::new(s).unwrap_or_else(|_| unreachable!("constant label {s}"));
-    let department = path
-        .split_once('/')
-        .and_then(|(first, _)| label(first))
-        .unwrap_or_else(|| fixed("unassigned"));
-    let file_name = path.rsplit('/').next().unwrap_or(path);
-    let ext = file_name
-        .rsplit_once('.')
-        .filter(|(stem, ext)| !stem.is_empty() && !ext.is_empty())
-        .map(|(_, ext)| ext.to_ascii_lowercase());
-    let doc_type = ext
-        .as_deref()
-        .and_then(label)
-        .unwrap_or_else(|| fixed("document"));
-    Attributes {
-        doc_type,
-        metadata: DocumentMetadata {
-            department,
-            priority: Priority::Medium,
-            confidential: false,
-        },
-        content_type: content_type(ext.as_deref()),
-    }
-}
-
-/// MIME type by (lowercased) extension.
-fn content_type(ext: Option<&str>) -> &'static str {
-    match ext.unwrap_or("") {
-        "txt" | "text" | "log" => "text/plain; charset=utf-8",
-        "csv" => "text/csv",
-        "tsv" => "text/tab-separated-values",
-        "md" => "text/markdown; charset=utf-8",
-        "html" | "htm" => "text/html",
-        "json" => "application/json",
-        "xml" => "application/xml",
-        "pdf" => "application/pdf",
-        "rtf" => "application/rtf",
-        "doc" => "application/msword",
-        "docx" => "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-        "xls" => "application/vnd.ms-excel",
-        "xlsx" => "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        "ppt" => "application/vnd.ms-powerpoint",
-        "pptx" => "application/vnd.openxmlformats-officedocument.presentationml.presentation",
-        "odt" => "application/vnd.oasis.opendocument.text",
-        "ods" => "application/vnd.oasis.opendocument.spreadsheet",
-        "eml" => "message/rfc822",
-        "png" => "image/png",
-        "jpg" | "jpeg" => "image/jpeg",
-        "gif" => "image/gif",
-        "tif" | "tiff" => "image/tiff",
-        "zip" => "application/zip",
-        _ => "application/octet-stream",
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn attrs(path: &str) -> (String, String, &'static str) {
-        let a = attributes(&DocumentId::new(path).unwrap());
-        assert_eq!(a.metadata.priority, Priority::Medium);
-        assert!(!a.metadata.confidential);
-        (
-            a.doc_type.to_string(),
-            a.metadata.department.to_string(),
-            a.content_type,
-        )
-    }
-
-    #[test]
-    fn the_convention() {
-        assert_eq!(
-            attrs("finance/2026/q1.PDF"),
-            ("pdf".into(), "finance".into(), "application/pdf")
-        );
-        assert_eq!(
-            attrs("Sales/deal.docx").1,
-            "sales",
-            "department is lowercased"
-        );
-        assert_eq!(
-            attrs("notes.txt"),
-            (
-                "txt".into(),
-                "unassigned".into(),
-                "text/plain; charset=utf-8"
-            )
-        );
-        assert_eq!(
-            attrs("my docs/README"),
-            (
-                "document".into(),
-                "unassigned".into(),
-                "application/octet-stream"
-            )
-        );
-        assert_eq!(
-            attrs("hr/.profile").0,
-            "document",
-            "a dot file has no extension"
-        );
-        assert_eq!(attrs("hr/a.tar~").0, "document", "not a label");
     }
 }

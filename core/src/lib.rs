@@ -16,7 +16,9 @@
 //! * [`verify`]: a stored day compared with its manifest.
 //! * [`diff`]: two manifests compared.
 //! * [`layout`]: object keys.
+//! * [`convention`]: a relative path's document attributes (type, department, content type).
 
+pub mod convention;
 pub mod diff;
 pub mod generate;
 mod json;
