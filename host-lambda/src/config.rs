@@ -6,6 +6,8 @@
 use docvault_core::layout::normalize_prefix;
 use docvault_core::{Encryption, Label};
 
+use crate::source::{DEFAULT_BUFFER_LIMIT, SourceOptions};
+
 /// Where the day's documents come from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DocumentSource {
@@ -16,13 +18,9 @@ pub enum DocumentSource {
         /// Generator seed.
         seed: u64,
     },
-    /// Objects under an S3 prefix (real documents from business systems).
-    S3 {
-        /// Source bucket.
-        bucket: String,
-        /// Key prefix.
-        prefix: String,
-    },
+    /// Objects under an S3 prefix (real documents from business systems): `s3://bucket/prefix`,
+    /// `{date}` in the prefix standing for the backup date; `SOURCE_BUFFER_BYTES`.
+    S3(SourceOptions),
 }
 
 /// How metrics leave the function.
@@ -171,19 +169,32 @@ impl Config {
                 )?,
                 seed: number("DOCUMENT_SEED", 0, 0, u64::MAX, "use a whole number")?,
             },
-            Some(uri) => match uri.strip_prefix("s3://") {
-                Some(rest) if !rest.is_empty() => {
-                    let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
-                    DocumentSource::S3 {
+            Some(uri) => match uri
+                .strip_prefix("s3://")
+                .map(|rest| rest.split_once('/').unwrap_or((rest, "")))
+            {
+                Some((bucket, prefix))
+                    if !bucket.is_empty() && !prefix.replace("{date}", "").contains(['{', '}']) =>
+                {
+                    DocumentSource::S3(SourceOptions {
                         bucket: bucket.to_owned(),
                         prefix: prefix.to_owned(),
-                    }
+                        buffer_limit: number(
+                            "SOURCE_BUFFER_BYTES",
+                            DEFAULT_BUFFER_LIMIT,
+                            0,
+                            1 << 30,
+                            "use a whole number of bytes from 0 to 1073741824: documents up to \
+                             this size are held in memory, larger ones streamed twice",
+                        )?,
+                    })
                 }
                 _ => {
                     return Err(invalid(
                         "DOCUMENT_SOURCE",
                         uri.to_owned(),
-                        "use `generator` or `s3://bucket/prefix`",
+                        "use `generator` or `s3://bucket/prefix` (`{date}` in the prefix stands \
+                         for the backup date)",
                     ));
                 }
             },
@@ -308,10 +319,31 @@ mod tests {
         vars.push(("DOCUMENT_SOURCE", "s3://incoming/docs/"));
         assert_eq!(
             config(&vars).unwrap().source,
-            DocumentSource::S3 {
+            DocumentSource::S3(SourceOptions {
                 bucket: "incoming".into(),
-                prefix: "docs/".into()
-            }
+                prefix: "docs/".into(),
+                buffer_limit: DEFAULT_BUFFER_LIMIT,
+            })
         );
+        let mut vars = BASE.to_vec();
+        vars.push(("DOCUMENT_SOURCE", "s3://landing/scans/{date}/"));
+        vars.push(("SOURCE_BUFFER_BYTES", "1024"));
+        let DocumentSource::S3(source) = config(&vars).unwrap().source else {
+            panic!("an S3 source")
+        };
+        assert_eq!(source.buffer_limit, 1024);
+        assert_eq!(
+            source.uri_for("2026-11-27".parse().unwrap()),
+            "s3://landing/scans/2026-11-27/"
+        );
+        for bad in ["s3://", "s3:///docs", "s3://landing/{day}/"] {
+            let mut vars = BASE.to_vec();
+            vars.push(("DOCUMENT_SOURCE", bad));
+            let e = config(&vars).unwrap_err().to_string();
+            assert!(
+                e.contains("DOCUMENT_SOURCE") && e.contains("{date}"),
+                "{bad}: {e}"
+            );
+        }
     }
 }

@@ -16,9 +16,15 @@
 //!   recorded as failed, with the reason; a fatal error (permissions, missing bucket, unusable
 //!   key) stops the run and every document not attempted is recorded too.
 
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use aws_sdk_s3::primitives::ByteStream;
 use bytes::Bytes;
+use docvault_core::plan::document_put;
 use docvault_core::{
-    BackupRun, DocumentId, Encryption, FailedDocument, FailureStage, GeneratedDocument, Layout,
+    BackupRun, Document, Encryption, FailedDocument, FailureStage, GeneratedDocument, Layout,
     Manifest, ManifestError, ManifestHeader, ObjectPut, ObservedEncryption, PlanError, PlanOptions,
     Sha256Digest,
 };
@@ -145,14 +151,92 @@ pub enum BackupError {
     Task(String),
 }
 
-/// One item of a run's input: a document to store, or one the host already knows it cannot
-/// (a source file it could not read). Both end up in the manifest or the incomplete report.
-#[derive(Debug, Clone)]
+/// One item of a run's input: a document to store, one that must be read first, or one the
+/// host already knows it cannot store (a source file it could not read). All end up in the
+/// manifest or the incomplete report.
+#[derive(Debug)]
 pub enum Incoming {
     /// A document with its body.
     Document(GeneratedDocument),
+    /// A document to read (and hash) inside an upload slot, so reads are bounded like uploads.
+    Fetch(Fetch),
     /// A document that failed before it reached the executor.
     Failed(FailedDocument),
+}
+
+/// A boxed, sendable future.
+pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
+
+/// A document whose record (size, SHA-256) is known only once its body has been read.
+pub struct Fetch {
+    /// Its id (for the failure record if the run stops before reading it).
+    pub document_id: String,
+    /// Where it comes from.
+    pub source: Option<String>,
+    /// Reads it: the record and the body, or why it cannot be read.
+    pub read: BoxFuture<Result<Fetched, FailedDocument>>,
+}
+
+impl std::fmt::Debug for Fetch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Fetch")
+            .field("document_id", &self.document_id)
+            .field("source", &self.source)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A document read by a [`Fetch`].
+#[derive(Debug)]
+pub struct Fetched {
+    /// Its manifest record.
+    pub document: Document,
+    /// Its body.
+    pub body: Body,
+}
+
+/// Opens a body again, as a stream.
+pub type Reopen = Arc<dyn Fn() -> BoxFuture<Result<ByteStream, StoreError>> + Send + Sync>;
+
+/// A body to upload.
+pub enum Body {
+    /// Held in memory (small documents, read once).
+    Bytes(Bytes),
+    /// Too large to hold: streamed from its source again for the upload (and again if an
+    /// existing object must be replaced). The store checks the SHA-256 of what arrives against
+    /// the record's, so a source that changed in between is refused, never stored unnoticed.
+    Stream(Reopen),
+}
+
+impl std::fmt::Debug for Body {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Bytes(b) => f.debug_tuple("Bytes").field(&b.len()).finish(),
+            Self::Stream(_) => f.write_str("Stream"),
+        }
+    }
+}
+
+impl Body {
+    async fn put<S: ObjectStore>(&self, store: &S, put: &ObjectPut) -> Result<(), StoreError> {
+        match self {
+            Self::Bytes(b) => store.put(put, b.clone()).await,
+            Self::Stream(open) => store.put_stream(put, open().await?).await,
+        }
+    }
+}
+
+/// What an upload task reports.
+enum Done {
+    /// Read (or given) and attempted.
+    Attempted {
+        document: Document,
+        /// Whether the executor must still register it with the run (fetched documents).
+        unplanned: bool,
+        result: Result<Stored, StoreError>,
+    },
+    /// Could not be read.
+    Unread(FailedDocument),
 }
 
 impl From<GeneratedDocument> for Incoming {
@@ -213,9 +297,11 @@ pub async fn execute<S: ObjectStore>(
     }
 
     let encryption = options.encryption.clone();
+    let date = header.backup_date;
+    let plan_options = options.clone();
     let mut run = BackupRun::new(header, options);
     let mut documents = documents.into_iter();
-    let mut tasks: JoinSet<(DocumentId, Result<Stored, StoreError>, u64)> = JoinSet::new();
+    let mut tasks: JoinSet<Done> = JoinSet::new();
     let concurrency = exec.concurrency.max(1);
 
     loop {
@@ -223,31 +309,68 @@ pub async fn execute<S: ObjectStore>(
             let Some(next) = documents.next() else {
                 break;
             };
-            let GeneratedDocument { document, body } = match next.into() {
-                Incoming::Document(d) => d,
-                Incoming::Failed(f) => {
-                    run.record_failed(f)?;
-                    continue;
-                }
-            };
-            let id = document.document_id.clone();
-            let checksum = document.checksum;
-            let size = document.file_size;
-            let put = run.plan_document(document)?;
             let store = store.clone();
             let encryption = encryption.clone();
-            tasks.spawn(async move {
-                let result =
-                    store_document(&store, put, Bytes::from(body), checksum, &encryption).await;
-                (id, result, size)
-            });
+            match next.into() {
+                Incoming::Failed(f) => run.record_failed(f)?,
+                Incoming::Document(GeneratedDocument { document, body }) => {
+                    let put = run.plan_document(document.clone())?;
+                    let body = Body::Bytes(Bytes::from(body));
+                    tasks.spawn(async move {
+                        let result =
+                            store_document(&store, put, &body, document.checksum, &encryption)
+                                .await;
+                        Done::Attempted {
+                            document,
+                            unplanned: false,
+                            result,
+                        }
+                    });
+                }
+                Incoming::Fetch(fetch) => {
+                    let options = plan_options.clone();
+                    tasks.spawn(async move {
+                        let Fetched { document, body } = match fetch.read.await {
+                            Ok(f) => f,
+                            Err(failed) => return Done::Unread(failed),
+                        };
+                        let put = document_put(&options, date, &document);
+                        let result =
+                            store_document(&store, put, &body, document.checksum, &encryption)
+                                .await;
+                        Done::Attempted {
+                            document,
+                            unplanned: true,
+                            result,
+                        }
+                    });
+                }
+            }
         }
         let Some(joined) = tasks.join_next().await else {
             break;
         };
-        let (id, result, size) = joined.map_err(|e| BackupError::Task(e.to_string()))?;
+        let (document, unplanned, result) = match joined
+            .map_err(|e| BackupError::Task(e.to_string()))?
+        {
+            Done::Unread(failed) => {
+                tracing::warn!(document = %failed.document_id, reason = %failed.reason, "document not read");
+                run.record_failed(failed)?;
+                continue;
+            }
+            Done::Attempted {
+                document,
+                unplanned,
+                result,
+            } => (document, unplanned, result),
+        };
+        let id = document.document_id.clone();
+        let size = document.file_size;
         match result {
             Ok(how) => {
+                if unplanned {
+                    run.plan_document(document)?;
+                }
                 run.record_stored(&id)?;
                 match how {
                     Stored::Uploaded => transfer.uploaded += 1,
@@ -266,7 +389,7 @@ pub async fn execute<S: ObjectStore>(
                 tracing::warn!(document = %id, %error, "document not stored");
                 run.record_failed(FailedDocument {
                     document_id: id.to_string(),
-                    source: None,
+                    source: document.source,
                     stage: FailureStage::Store,
                     reason: error.to_string(),
                     attempts,
@@ -287,6 +410,13 @@ pub async fn execute<S: ObjectStore>(
                     document_id: d.document.document_id.to_string(),
                     source: d.document.source,
                     stage: FailureStage::Store,
+                    reason: format!("not attempted: the run stopped ({error})"),
+                    attempts: 0,
+                })?,
+                Incoming::Fetch(f) => run.record_failed(FailedDocument {
+                    document_id: f.document_id,
+                    source: f.source,
+                    stage: FailureStage::Read,
                     reason: format!("not attempted: the run stopped ({error})"),
                     attempts: 0,
                 })?,
@@ -379,12 +509,12 @@ async fn existing_manifest<S: ObjectStore>(
 async fn store_document<S: ObjectStore>(
     store: &S,
     mut put: ObjectPut,
-    body: Bytes,
+    body: &Body,
     checksum: Sha256Digest,
     encryption: &Encryption,
 ) -> Result<Stored, StoreError> {
     put.if_none_match = true;
-    match store.put(&put, body.clone()).await {
+    match body.put(store, &put).await {
         Ok(()) => return Ok(Stored::Uploaded),
         Err(StoreError::PreconditionFailed) => {}
         Err(e) => return Err(e),
@@ -400,7 +530,7 @@ async fn store_document<S: ObjectStore>(
                 Some(c) => c == checksum,
                 // The store keeps no checksum: read the object back and hash it.
                 None => {
-                    info.size == body.len() as u64
+                    info.size == put.content_length
                         && store
                             .get(&put.key)
                             .await?
@@ -414,6 +544,6 @@ async fn store_document<S: ObjectStore>(
         return Ok(Stored::AlreadyThere);
     }
     put.if_none_match = false;
-    store.put(&put, body).await?;
+    body.put(store, &put).await?;
     Ok(Stored::Replaced)
 }

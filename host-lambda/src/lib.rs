@@ -15,6 +15,7 @@ pub mod event;
 pub mod executor;
 pub mod metrics;
 pub mod restore;
+pub mod source;
 pub mod store;
 pub mod verify;
 
@@ -31,7 +32,7 @@ use crate::event::{DateOrigin, EventError, backup_date};
 use crate::executor::{BackupError, BackupOutcome, ExecuteOptions, execute};
 use crate::metrics::MetricsSink;
 use crate::restore::{PrefixRestore, RestoreError, restore_to_prefix};
-use crate::store::ObjectStore;
+use crate::store::{ObjectStore, StoreError};
 use crate::verify::{Verification, VerifyError, VerifyOptions, verify_day};
 
 /// Everything built once per cold start.
@@ -43,6 +44,8 @@ pub struct App<S> {
     pub store: S,
     /// Where metrics go.
     pub metrics: MetricsSink,
+    /// The source bucket's store, when `DOCUMENT_SOURCE` is `s3://...`.
+    pub source: Option<S>,
 }
 
 /// Why an invocation failed. `error_type` tells Lambda (and people) whether a retry can help.
@@ -73,6 +76,15 @@ pub enum HandlerError {
     /// This configuration cannot run yet.
     #[error("{0}")]
     Unsupported(String),
+    /// The document source could not be listed; nothing was backed up.
+    #[error("could not list the document source {uri}: {error}")]
+    Source {
+        /// `s3://bucket/prefix` for the day.
+        uri: String,
+        /// The store's answer.
+        #[source]
+        error: StoreError,
+    },
     /// A verification could not run (no backup in the window, an invalid manifest, the store).
     #[error(transparent)]
     Verify(#[from] VerifyError),
@@ -124,6 +136,8 @@ impl HandlerError {
             Self::Backup(_) => "Retryable.Store",
             Self::Incomplete { .. } => "Retryable.Incomplete",
             Self::Unsupported(_) => "Fatal.Unsupported",
+            Self::Source { error, .. } if error.is_fatal() => "Fatal.SourceRefused",
+            Self::Source { .. } => "Retryable.Source",
             Self::Verify(VerifyError::Store(e)) if !e.is_fatal() => "Retryable.Store",
             Self::Verify(_) => "Fatal.NotVerifiable",
             Self::VerificationFailed { .. } => "Fatal.VerificationFailed",
@@ -451,31 +465,45 @@ async fn run<S: ObjectStore>(
     let (date, origin) = backup_date(event, now)?;
     tracing::info!(%date, ?origin, run_id, "starting backup");
     let config = &app.config;
-    let (count, seed) = match &config.source {
-        DocumentSource::Generator { count, seed } => (*count, *seed),
-        DocumentSource::S3 { bucket, prefix } => {
-            return Err(HandlerError::Unsupported(format!(
-                "DOCUMENT_SOURCE=s3://{bucket}/{prefix} is not supported by this build yet; \
-                 use DOCUMENT_SOURCE=generator"
-            )));
-        }
-    };
-    let header = ManifestHeader {
-        backup_date: date,
-        backup_timestamp: now,
-        environment: config.environment.clone(),
-        run_id: Some(run_id.to_owned()),
-        source: SourceDescription::Generator { count, seed },
-    };
     let options = PlanOptions {
         prefix: config.prefix.clone(),
         environment: config.environment.clone(),
         encryption: config.encryption(),
     };
-    let documents = Generator::new(GeneratorSpec { date, count, seed });
     let exec = ExecuteOptions {
         concurrency: config.concurrency,
         max_attempts: config.max_attempts,
     };
-    Ok(execute(&app.store, header, options, documents, &exec).await?)
+    let header = |source| ManifestHeader {
+        backup_date: date,
+        backup_timestamp: now,
+        environment: config.environment.clone(),
+        run_id: Some(run_id.to_owned()),
+        source,
+    };
+    match &config.source {
+        DocumentSource::Generator { count, seed } => {
+            let (count, seed) = (*count, *seed);
+            let documents = Generator::new(GeneratorSpec { date, count, seed });
+            let header = header(SourceDescription::Generator { count, seed });
+            Ok(execute(&app.store, header, options, documents, &exec).await?)
+        }
+        DocumentSource::S3(source_options) => {
+            let uri = source_options.uri_for(date);
+            let Some(source) = &app.source else {
+                return Err(HandlerError::Unsupported(format!(
+                    "DOCUMENT_SOURCE={uri} needs a source store, and this host built none"
+                )));
+            };
+            let documents = source::list_documents(source, source_options, date, now)
+                .await
+                .map_err(|error| HandlerError::Source {
+                    uri: uri.clone(),
+                    error,
+                })?;
+            tracing::info!(%uri, objects = documents.len(), "listed the document source");
+            let header = header(SourceDescription::S3 { uri });
+            Ok(execute(&app.store, header, options, documents, &exec).await?)
+        }
+    }
 }

@@ -8,7 +8,7 @@ use aws_config::BehaviorVersion;
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use docvault_core::Timestamp;
-use docvault_lambda::config::{Config, MetricsMode};
+use docvault_lambda::config::{Config, DocumentSource, MetricsMode};
 use docvault_lambda::metrics::MetricsSink;
 use docvault_lambda::store::S3Store;
 use docvault_lambda::{App, HandlerError, handle};
@@ -56,8 +56,13 @@ async fn main() -> ExitCode {
             MetricsSink::PutMetricData(aws_sdk_cloudwatch::Client::new(&sdk))
         }
     };
+    let source = match &config.source {
+        DocumentSource::S3(options) => Some(S3Store::new(s3.clone(), options.bucket.clone())),
+        DocumentSource::Generator { .. } => None,
+    };
     let app = App {
         store: S3Store::new(s3, config.bucket.clone()),
+        source,
         config,
         metrics,
     };

@@ -34,6 +34,10 @@ pub struct ListedObject {
     pub key: String,
     /// Size in bytes.
     pub size: u64,
+    /// Entity tag, when the store gives one (used to read exactly the version listed).
+    pub etag: Option<String>,
+    /// Last modification, in Unix seconds, when the store gives it.
+    pub last_modified: Option<i64>,
 }
 
 /// Why a store call failed, classified for the executor's decisions.
@@ -89,6 +93,37 @@ pub trait ObjectStore: Clone + Send + Sync + 'static {
         &self,
         prefix: &str,
     ) -> impl Future<Output = Result<Vec<ListedObject>, StoreError>> + Send;
+    /// Opens an object for reading in a stream; `None` when it does not exist. With `if_match`,
+    /// fails with [`StoreError::PreconditionFailed`] when the object no longer has that entity
+    /// tag (it changed since it was listed). The default reads the whole object with
+    /// [`get`](Self::get) (enough for stores held in memory).
+    fn get_stream(
+        &self,
+        key: &str,
+        if_match: Option<&str>,
+    ) -> impl Future<Output = Result<Option<ByteStream>, StoreError>> + Send {
+        let _ = if_match;
+        async move { Ok(self.get(key).await?.map(ByteStream::from)) }
+    }
+    /// Stores a body that arrives in a stream (of exactly `put.content_length` bytes, whose
+    /// SHA-256 is `put.checksum_sha256`: the store refuses it otherwise). The default collects
+    /// it and calls [`put`](Self::put).
+    fn put_stream(
+        &self,
+        put: &ObjectPut,
+        body: ByteStream,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send {
+        async move {
+            let bytes = body
+                .collect()
+                .await
+                .map_err(|e| {
+                    StoreError::Transient(format!("reading the body of {}: {e}", put.key))
+                })?
+                .into_bytes();
+            self.put(put, bytes).await
+        }
+    }
 }
 
 /// [`ObjectStore`] on S3 (or any S3-compatible endpoint).
@@ -115,28 +150,7 @@ impl S3Store {
 
 impl ObjectStore for S3Store {
     async fn put(&self, put: &ObjectPut, body: Bytes) -> Result<(), StoreError> {
-        let metadata: HashMap<String, String> = put.metadata.clone().into_iter().collect();
-        let mut req = self
-            .client
-            .put_object()
-            .bucket(&self.bucket)
-            .key(&put.key)
-            .body(ByteStream::from(body))
-            .content_type(&put.content_type)
-            .content_length(i64::try_from(put.content_length).unwrap_or(i64::MAX))
-            .checksum_algorithm(ChecksumAlgorithm::Sha256)
-            .checksum_sha256(&put.checksum_sha256)
-            .set_metadata(Some(metadata))
-            .tagging(&put.tagging);
-        if let Encryption::Kms { key_id } = &put.encryption {
-            req = req
-                .server_side_encryption(ServerSideEncryption::AwsKms)
-                .set_ssekms_key_id(key_id.clone());
-        }
-        if put.if_none_match {
-            req = req.if_none_match("*");
-        }
-        req.send().await.map(|_| ()).map_err(classify)
+        self.put_object(put, ByteStream::from(body)).await
     }
 
     async fn get(&self, key: &str) -> Result<Option<Bytes>, StoreError> {
@@ -186,9 +200,60 @@ impl ObjectStore for S3Store {
     async fn list(&self, prefix: &str) -> Result<Vec<ListedObject>, StoreError> {
         self.list_all(prefix).await
     }
+
+    async fn get_stream(
+        &self,
+        key: &str,
+        if_match: Option<&str>,
+    ) -> Result<Option<ByteStream>, StoreError> {
+        match self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .set_if_match(if_match.map(str::to_owned))
+            .send()
+            .await
+        {
+            Ok(out) => Ok(Some(out.body)),
+            Err(e) if is_not_found(&e) => Ok(None),
+            Err(e) => Err(classify(e)),
+        }
+    }
+
+    async fn put_stream(&self, put: &ObjectPut, body: ByteStream) -> Result<(), StoreError> {
+        self.put_object(put, body).await
+    }
 }
 
 impl S3Store {
+    /// One PutObject with the core's headers. A streamed body is sent as it arrives (the SDK
+    /// cannot retry it: the executor records the document as failed and a rerun retries).
+    async fn put_object(&self, put: &ObjectPut, body: ByteStream) -> Result<(), StoreError> {
+        let metadata: HashMap<String, String> = put.metadata.clone().into_iter().collect();
+        let mut req = self
+            .client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(&put.key)
+            .body(body)
+            .content_type(&put.content_type)
+            .content_length(i64::try_from(put.content_length).unwrap_or(i64::MAX))
+            .checksum_algorithm(ChecksumAlgorithm::Sha256)
+            .checksum_sha256(&put.checksum_sha256)
+            .set_metadata(Some(metadata))
+            .tagging(&put.tagging);
+        if let Encryption::Kms { key_id } = &put.encryption {
+            req = req
+                .server_side_encryption(ServerSideEncryption::AwsKms)
+                .set_ssekms_key_id(key_id.clone());
+        }
+        if put.if_none_match {
+            req = req.if_none_match("*");
+        }
+        req.send().await.map(|_| ()).map_err(classify)
+    }
+
     async fn list_all(&self, prefix: &str) -> Result<Vec<ListedObject>, StoreError> {
         let mut out = Vec::new();
         let mut pages = self
@@ -208,6 +273,8 @@ impl S3Store {
                             .size()
                             .and_then(|n| u64::try_from(n).ok())
                             .unwrap_or(0),
+                        etag: object.e_tag().map(str::to_owned),
+                        last_modified: object.last_modified().map(|t| t.secs()),
                     });
                 }
             }

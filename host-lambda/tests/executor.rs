@@ -5,12 +5,14 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
+use aws_sdk_s3::primitives::ByteStream;
 use bytes::Bytes;
 use docvault_core::{
     BackupStatus, Encryption, FailedDocument, FailureStage, Generator, GeneratorSpec, Label,
     Manifest, ManifestHeader, ObjectPut, PlanOptions, Sha256Digest, SourceDescription,
 };
 use docvault_lambda::executor::{BackupError, BackupOutcome, ExecuteOptions, Incoming, execute};
+use docvault_lambda::source::{SourceOptions, list_documents};
 use docvault_lambda::store::{ListedObject, ObjectInfo, ObjectStore, StoreError};
 
 #[derive(Debug, Clone)]
@@ -105,8 +107,25 @@ impl ObjectStore for MemStore {
             .map(|(k, v)| ListedObject {
                 key: k.clone(),
                 size: v.body.len() as u64,
+                etag: Some(v.put.checksum_sha256.clone()),
+                last_modified: None,
             })
             .collect())
+    }
+
+    async fn get_stream(
+        &self,
+        key: &str,
+        if_match: Option<&str>,
+    ) -> Result<Option<ByteStream>, StoreError> {
+        let objects = self.objects.lock().unwrap();
+        let Some(stored) = objects.get(key) else {
+            return Ok(None);
+        };
+        if if_match.is_some_and(|etag| etag != stored.put.checksum_sha256) {
+            return Err(StoreError::PreconditionFailed);
+        }
+        Ok(Some(ByteStream::from(stored.body.clone())))
     }
 
     async fn head(&self, key: &str) -> Result<Option<ObjectInfo>, StoreError> {
@@ -454,4 +473,160 @@ async fn verify_finds_every_kind_of_tampering_without_downloading() {
     assert_eq!(read_all.read_sampled, 19);
     assert_eq!(read_all.requests.get, 20);
     assert_eq!(read_all.problems(), 4);
+}
+
+/// Puts `body` at `key` as a business system would (no docvault headers).
+fn land(store: &MemStore, key: &str, body: &[u8]) {
+    store.objects.lock().unwrap().insert(
+        key.to_owned(),
+        Stored {
+            body: Bytes::copy_from_slice(body),
+            put: ObjectPut {
+                key: key.to_owned(),
+                content_type: "application/octet-stream".into(),
+                content_length: body.len() as u64,
+                checksum_sha256: Sha256Digest::of(body).to_base64(),
+                metadata: BTreeMap::new(),
+                tagging: String::new(),
+                encryption: Encryption::None,
+                if_none_match: false,
+            },
+        },
+    );
+}
+
+async fn backup_from(
+    source: &MemStore,
+    backups: &MemStore,
+    buffer_limit: u64,
+    before_run: impl FnOnce(),
+) -> Result<BackupOutcome, BackupError> {
+    let date = DATE.parse().unwrap();
+    let at = "2026-11-27T02:00:00Z".parse().unwrap();
+    let options = SourceOptions {
+        bucket: "landing".into(),
+        prefix: "scans/{date}/".into(),
+        buffer_limit,
+    };
+    let documents = list_documents(source, &options, date, at).await.unwrap();
+    before_run();
+    let header = ManifestHeader {
+        backup_date: date,
+        backup_timestamp: at,
+        environment: Label::new("dev").unwrap(),
+        run_id: Some("test-run".into()),
+        source: SourceDescription::S3 {
+            uri: options.uri_for(date),
+        },
+    };
+    let plan = PlanOptions::new("", Label::new("dev").unwrap(), Encryption::None).unwrap();
+    let exec = ExecuteOptions {
+        concurrency: 4,
+        max_attempts: 1,
+    };
+    execute(backups, header, plan, documents, &exec).await
+}
+
+#[tokio::test]
+async fn an_s3_source_is_read_hashed_and_every_object_accounted_for() {
+    let source = MemStore::default();
+    let big = vec![7u8; 5000];
+    land(&source, "scans/2026-11-27/finance/q4.pdf", b"invoice bytes");
+    land(&source, "scans/2026-11-27/hr/", b""); // a folder marker
+    land(&source, "scans/2026-11-27/hr/big.tiff", &big);
+    land(
+        &source,
+        "scans/2026-11-27/hr/gone.txt",
+        b"deleted after listing",
+    );
+    land(
+        &source,
+        "scans/2026-11-27/bad//name.txt",
+        b"not a document id",
+    );
+    land(&source, "scans/2026-11-27/ops/log.txt", b"first version");
+    land(&source, "scans/2026-11-26/finance/old.pdf", b"another day");
+    let backups = MemStore::default();
+
+    // Bodies above 1,000 bytes are not held: `big.tiff` is streamed again for its upload.
+    let outcome = backup_from(&source, &backups, 1000, || {
+        source
+            .objects
+            .lock()
+            .unwrap()
+            .remove("scans/2026-11-27/hr/gone.txt");
+        land(&source, "scans/2026-11-27/ops/log.txt", b"second version");
+    })
+    .await
+    .unwrap();
+    let BackupOutcome::Incomplete { manifest, .. } = outcome else {
+        panic!("three objects could not be backed up: the run must be incomplete");
+    };
+    let ids: Vec<&str> = manifest
+        .documents
+        .iter()
+        .map(|d| d.document_id.as_str())
+        .collect();
+    assert_eq!(ids, ["finance/q4.pdf", "hr/big.tiff"]);
+    let big_doc = &manifest.documents[1];
+    assert_eq!(big_doc.checksum, Sha256Digest::of(&big));
+    assert_eq!(big_doc.file_size, 5000);
+    assert_eq!(big_doc.doc_type.as_str(), "tiff");
+    assert_eq!(big_doc.metadata.department.as_str(), "hr");
+    assert_eq!(
+        big_doc.source.as_deref(),
+        Some("s3://landing/scans/2026-11-27/hr/big.tiff")
+    );
+    assert_eq!(
+        backups.objects.lock().unwrap()[&big_doc.object_key].body,
+        Bytes::from(big.clone())
+    );
+    let failed: BTreeMap<&str, &FailedDocument> = manifest
+        .failed_documents
+        .iter()
+        .map(|f| (f.document_id.as_str(), f))
+        .collect();
+    assert_eq!(failed.len(), 3, "{failed:?}");
+    assert!(
+        failed["ops/log.txt"]
+            .reason
+            .contains("replaced after it was listed"),
+        "read exactly the version listed, or nothing"
+    );
+    assert!(
+        failed["hr/gone.txt"]
+            .reason
+            .contains("deleted after it was listed")
+    );
+    assert_eq!(failed["hr/gone.txt"].stage, FailureStage::Read);
+    assert!(
+        failed["bad//name.txt"]
+            .reason
+            .contains("not a valid document id")
+    );
+    assert!(
+        manifest_in(&backups).is_none(),
+        "no manifest for an incomplete day"
+    );
+
+    // The business system fixes both; the rerun completes the day, keeping what is stored.
+    land(&source, "scans/2026-11-27/hr/gone.txt", b"back again");
+    source
+        .objects
+        .lock()
+        .unwrap()
+        .remove("scans/2026-11-27/bad//name.txt");
+    let outcome = backup_from(&source, &backups, 1000, || {}).await.unwrap();
+    let BackupOutcome::Completed {
+        manifest, transfer, ..
+    } = outcome
+    else {
+        panic!("the rerun completes the day");
+    };
+    assert_eq!(manifest.total_documents, 4);
+    assert_eq!((transfer.uploaded, transfer.already_stored), (2, 2));
+    assert_eq!(
+        manifest.backup_summary.total_size_bytes,
+        13 + 5000 + 10 + 14
+    );
 }

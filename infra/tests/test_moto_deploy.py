@@ -25,7 +25,7 @@ from properties import EXPECTED_ACTIONS, ENV_VARS
 BASE_SOURCE_PARAMS = {
     "Environment": "dev",
     "SourceBucketName": "business-drop",
-    "SourcePrefix": "incoming/",
+    "SourcePrefix": "incoming/{date}/",
     "MetricsMode": "put-metric-data",
     "ReservedConcurrency": "5",
     "DocumentCount": "750",
@@ -201,7 +201,7 @@ def test_function_configuration_with_source_bucket(moto_url, deployed):
     out = deployed["dev-src"]
     f = lam.get_function(FunctionName=out["BackupLambdaName"])
     env = {k: str(v) for k, v in f["Configuration"]["Environment"]["Variables"].items()}
-    assert env["DOCUMENT_SOURCE"] == "s3://business-drop/incoming/"
+    assert env["DOCUMENT_SOURCE"] == "s3://business-drop/incoming/{date}/"
     assert env["METRICS_MODE"] == "put-metric-data" and env["DOCUMENT_COUNT"] == "750"
     assert env["ENVIRONMENT"] == "dev"
     assert f["Concurrency"]["ReservedConcurrentExecutions"] == 5

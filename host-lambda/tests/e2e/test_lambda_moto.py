@@ -246,3 +246,70 @@ def test_restore_event_copies_a_checked_day_into_another_prefix(s3, bucket, key_
     # Never into the backups themselves.
     refused = fn.invoke({**restore, "to_prefix": "backups/2026-11-28/documents/"})
     assert not refused.ok and refused.error_type == "Fatal.NotRestorable"
+
+
+def test_documents_from_an_s3_source_streamed_and_every_object_accounted_for(s3, bucket, key_arn,
+                                                                            start_lambda):
+    """DOCUMENT_SOURCE=s3://...: real objects landed by a business system. An archived object
+    cannot be read: the run is incomplete, says which and why, claims nothing; once the object
+    is readable again the rerun completes the day."""
+    source = f"landing-{bucket[-10:]}"
+    s3.create_bucket(Bucket=source)
+    day = "scans/2026-11-27/"
+    bodies = {
+        "finance/q4-invoice.pdf": b"%PDF-1.7 invoice " * 40,
+        "finance/ledger.xlsx": bytes(range(256)) * 300,  # 76,800 bytes: streamed twice
+        "hr/contracts/alice.docx": b"contract " * 2000,  # 18,000 bytes: streamed twice
+        "readme.txt": b"landing zone\n",
+        "sales/archived.csv": b"id,amount\n1,2\n",
+    }
+    for rel, body in bodies.items():
+        extra = {"StorageClass": "GLACIER"} if rel == "sales/archived.csv" else {}
+        s3.put_object(Bucket=source, Key=day + rel, Body=body, **extra)
+    s3.put_object(Bucket=source, Key=day + "hr/", Body=b"")  # a folder marker, skipped
+    s3.put_object(Bucket=source, Key="scans/2026-11-26/finance/old.pdf", Body=b"yesterday")
+
+    fn = start_lambda(env(bucket, key_arn, DOCUMENT_SOURCE=f"s3://{source}/scans/{{date}}/",
+                          SOURCE_BUFFER_BYTES="10000"))
+    result = fn.invoke(SCHEDULED)
+    assert not result.ok
+    assert result.error_type == "Retryable.Incomplete", result.payload
+    assert "1 documents failed (4 stored)" in result.payload["errorMessage"]
+    listed = keys(s3, bucket)
+    assert DAY + "manifest.json" not in listed, "no manifest claims the archived document"
+    (report_key,) = [k for k in listed if k.startswith(DAY + "incomplete/")]
+    report = json.loads(s3.get_object(Bucket=bucket, Key=report_key)["Body"].read())
+    (failed,) = report["failed_documents"]
+    assert failed["document_id"] == "sales/archived.csv"
+    assert failed["stage"] == "read"
+    assert failed["source"] == f"s3://{source}/{day}sales/archived.csv"
+    assert "InvalidObjectState" in failed["reason"], failed["reason"]
+    (emf,) = fn.emf()
+    assert (emf["BackupFailure"], emf["FailedDocuments"], emf["DocumentsBackedUp"]) == (1, 1, 4)
+
+    # Restored from the archive (here: landed again in STANDARD); the rerun completes the day.
+    s3.put_object(Bucket=source, Key=day + "sales/archived.csv", Body=bodies["sales/archived.csv"])
+    again = fn.invoke(SCHEDULED)
+    assert again.ok, again.payload
+    assert (again.payload["uploaded"], again.payload["already_stored"]) == (1, 4)
+    m = manifest(s3, bucket)
+    assert m["source"] == {"kind": "s3", "uri": f"s3://{source}/{day}"}
+    docs = {d["document_id"]: d for d in m["documents"]}
+    assert sorted(docs) == sorted(bodies)
+    assert m["backup_summary"]["departments"] == {"finance": 2, "hr": 1, "sales": 1,
+                                                  "unassigned": 1}
+    assert m["backup_summary"]["total_size_bytes"] == sum(map(len, bodies.values()))
+    for rel, body in bodies.items():
+        doc = docs[rel]
+        assert doc["object_key"] == DAY + "documents/" + rel
+        assert doc["checksum"] == "sha256:" + hashlib.sha256(body).hexdigest()
+        assert doc["file_size"] == len(body)
+        assert doc["source"] == f"s3://{source}/{day}{rel}"
+        landed = s3.head_object(Bucket=source, Key=day + rel)["LastModified"]
+        assert doc["created_date"] == landed.strftime("%Y-%m-%dT%H:%M:%SZ")
+        stored = s3.get_object(Bucket=bucket, Key=doc["object_key"])
+        assert stored["Body"].read() == body
+        assert stored["ServerSideEncryption"] == "aws:kms" and stored["SSEKMSKeyId"] == key_arn
+    assert docs["finance/ledger.xlsx"]["content_type"] == \
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    assert docs["hr/contracts/alice.docx"]["type"] == "docx"

@@ -6,6 +6,7 @@ failed and write no manifest, and a rerun without the fault must complete the da
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import os
 from pathlib import Path
@@ -80,3 +81,34 @@ def test_a_body_that_does_not_match_its_checksum_is_refused_and_recorded(s3s, st
             assert "sha256:" + stored == doc["checksum"], doc["object_key"]
     finally:
         proxy.down()
+
+
+def test_large_source_objects_stream_into_a_store_that_checks_their_checksums(s3s, start_lambda):
+    """Source bodies above SOURCE_BUFFER_BYTES are not held in memory: hashed in a first read,
+    then streamed from the source straight into PutObject with x-amz-checksum-sha256, which
+    s3s-fs validates. What it stores must carry the SHA-256 of the source object."""
+    s3 = boto3.client("s3", endpoint_url=f"http://127.0.0.1:{s3s}", region_name="us-east-1",
+                      aws_access_key_id=ACCESS, aws_secret_access_key=SECRET,
+                      config=boto3.session.Config(s3={"addressing_style": "path"}))
+    bucket, source = "docvault-streamed", "docvault-landing"
+    s3.create_bucket(Bucket=bucket)
+    s3.create_bucket(Bucket=source)
+    bodies = {f"operations/scan-{i}.tiff": os.urandom(300_000 + i * 4096) for i in range(6)}
+    bodies["operations/small.txt"] = b"kept in memory"
+    for rel, body in bodies.items():
+        s3.put_object(Bucket=source, Key="in/" + rel, Body=body)
+    fn = start_lambda({"BACKUP_BUCKET": bucket, "ENVIRONMENT": "dev", "KMS_KEY_ID": "none",
+                       "DOCUMENT_SOURCE": f"s3://{source}/in/", "SOURCE_BUFFER_BYTES": "65536",
+                       "AWS_ACCESS_KEY_ID": ACCESS, "AWS_SECRET_ACCESS_KEY": SECRET},
+                      endpoint=f"http://127.0.0.1:{s3s}")
+    result = fn.invoke(SCHEDULED)
+    assert result.ok, result.payload
+    assert result.payload["uploaded"] == len(bodies)
+    manifest = json.loads(s3.get_object(Bucket=bucket, Key=DAY + "manifest.json")["Body"].read())
+    assert {d["document_id"] for d in manifest["documents"]} == set(bodies)
+    for doc in manifest["documents"]:
+        body = bodies[doc["document_id"]]
+        assert doc["checksum"] == "sha256:" + hashlib.sha256(body).hexdigest()
+        head = s3.head_object(Bucket=bucket, Key=doc["object_key"], ChecksumMode="ENABLED")
+        assert base64.b64decode(head["ChecksumSHA256"]) == hashlib.sha256(body).digest()
+        assert s3.get_object(Bucket=bucket, Key=doc["object_key"])["Body"].read() == body

@@ -1,0 +1,255 @@
+//! Documents from an S3 prefix (`DOCUMENT_SOURCE=s3://bucket/prefix`): real documents that
+//! business systems drop into a landing bucket.
+//!
+//! * **Which objects.** Every object under the prefix, where `{date}` in the prefix stands for
+//!   the backup date (`s3://landing/scans/{date}/` backs up that day's folder; without it the
+//!   whole prefix is backed up each night). Folder markers (keys ending in `/`) are skipped.
+//! * **What they become.** The key below the prefix is the document id, so the backup keeps
+//!   the tree; type, department and content type follow [`docvault_core::convention`] (as for a
+//!   directory), and the created date is the object's `LastModified`.
+//! * **How they are read.** Each object is read in a stream (`GetObject` with `If-Match` on the
+//!   listed ETag, so a replaced object is refused rather than mixed) and hashed as it arrives.
+//!   Bodies up to [`SourceOptions::buffer_limit`] are kept from that one read and uploaded from
+//!   memory; larger ones are not held: they are streamed from the source a second time straight
+//!   into the backup `PutObject`, whose `x-amz-checksum-sha256` (from the first read) makes S3
+//!   refuse anything that differs. Memory is bounded by the upload concurrency times the limit.
+//! * **Nothing disappears.** An object that cannot be read (deleted or replaced after the
+//!   listing, archived in Glacier, permission denied), whose key is not a valid document id, or
+//!   that is larger than one `PutObject` takes (5 GiB), is recorded as a failed document with
+//!   the reason; the run is then incomplete and reports failure.
+
+use std::sync::Arc;
+
+use docvault_core::convention::attributes;
+use docvault_core::{
+    BackupDate, Document, DocumentId, FailedDocument, FailureStage, Layout, Sha256Hasher, Timestamp,
+};
+
+use crate::executor::{Body, Fetch, Fetched, Incoming};
+use crate::store::{ListedObject, ObjectStore, StoreError};
+
+/// The largest object one `PutObject` stores.
+pub const MAX_SINGLE_PUT: u64 = 5 * 1024 * 1024 * 1024;
+
+/// Default [`SourceOptions::buffer_limit`]: 8 MiB.
+pub const DEFAULT_BUFFER_LIMIT: u64 = 8 * 1024 * 1024;
+
+/// Where the documents are and how to read them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceOptions {
+    /// Source bucket.
+    pub bucket: String,
+    /// Key prefix; `{date}` stands for the backup date.
+    pub prefix: String,
+    /// Bodies up to this size are kept in memory from their one read; larger ones are read a
+    /// second time, in a stream, for the upload.
+    pub buffer_limit: u64,
+}
+
+impl SourceOptions {
+    /// The prefix for `date`.
+    pub fn prefix_for(&self, date: BackupDate) -> String {
+        self.prefix.replace("{date}", &date.to_string())
+    }
+
+    /// `s3://bucket/prefix` for `date`, as recorded in the manifest.
+    pub fn uri_for(&self, date: BackupDate) -> String {
+        format!("s3://{}/{}", self.bucket, self.prefix_for(date))
+    }
+}
+
+/// Lists the documents of `date` in `source` (the source bucket's store), in key order, as
+/// executor input: a [`Fetch`] per object that reads and hashes it inside an upload slot, or a
+/// failure record for an object that cannot be a document.
+///
+/// # Errors
+/// The listing's [`StoreError`] (no such bucket, access denied, the store unreachable).
+pub async fn list_documents<S: ObjectStore>(
+    source: &S,
+    options: &SourceOptions,
+    date: BackupDate,
+    at: Timestamp,
+) -> Result<Vec<Incoming>, StoreError> {
+    let prefix = options.prefix_for(date);
+    let layout = Layout::new(date);
+    let listed = source.list(&prefix).await.map_err(for_source)?;
+    let mut out = Vec::with_capacity(listed.len());
+    for object in listed {
+        if object.key.ends_with('/') && object.size == 0 {
+            tracing::debug!(key = %object.key, "skipping a folder marker");
+            continue;
+        }
+        let uri = format!("s3://{}/{}", options.bucket, object.key);
+        let relative = object.key[prefix.len()..].to_owned();
+        let failed = |reason: String| {
+            Incoming::Failed(FailedDocument {
+                document_id: relative.clone(),
+                source: Some(uri.clone()),
+                stage: FailureStage::Read,
+                reason,
+                attempts: 0,
+            })
+        };
+        let id = match DocumentId::new(&relative) {
+            Ok(id) => id,
+            Err(e) => {
+                out.push(failed(format!(
+                    "its key below the source prefix is not a valid document id ({e}): rename it"
+                )));
+                continue;
+            }
+        };
+        if object.size > MAX_SINGLE_PUT {
+            out.push(failed(format!(
+                "it is {} bytes, more than the {MAX_SINGLE_PUT} bytes one PutObject stores; \
+                 docvault does not upload in parts yet",
+                object.size
+            )));
+            continue;
+        }
+        out.push(Incoming::Fetch(Fetch {
+            document_id: id.to_string(),
+            source: Some(uri.clone()),
+            read: Box::pin(read(
+                source.clone(),
+                object,
+                Named {
+                    object_key: layout.document_key(&id, None),
+                    id,
+                    uri,
+                },
+                options.buffer_limit,
+                at,
+            )),
+        }));
+    }
+    Ok(out)
+}
+
+/// What a listed object is called: its document id, its backup key, its source URI.
+struct Named {
+    id: DocumentId,
+    object_key: String,
+    uri: String,
+}
+
+/// Reads one listed object in a stream, hashing it; keeps the body if it is small enough.
+async fn read<S: ObjectStore>(
+    source: S,
+    object: ListedObject,
+    name: Named,
+    buffer_limit: u64,
+    at: Timestamp,
+) -> Result<Fetched, FailedDocument> {
+    let Named {
+        id,
+        object_key,
+        uri,
+    } = name;
+    let fail = |reason: String| FailedDocument {
+        document_id: id.to_string(),
+        source: Some(uri.clone()),
+        stage: FailureStage::Read,
+        reason,
+        attempts: 1,
+    };
+    let ListedObject {
+        key,
+        size,
+        etag,
+        last_modified,
+    } = object;
+    let mut stream = open(&source, &key, etag.as_deref())
+        .await
+        .map_err(|e| fail(e.to_string()))?;
+    let keep = size <= buffer_limit;
+    let mut body = Vec::with_capacity(if keep {
+        usize::try_from(size).unwrap_or(0)
+    } else {
+        0
+    });
+    let mut hasher = Sha256Hasher::new();
+    let mut read: u64 = 0;
+    loop {
+        match stream.try_next().await {
+            Ok(Some(chunk)) => {
+                hasher.update(&chunk);
+                read += chunk.len() as u64;
+                if keep && read <= size {
+                    body.extend_from_slice(&chunk);
+                }
+            }
+            Ok(None) => break,
+            Err(e) => {
+                return Err(fail(format!(
+                    "reading it failed after {read} of {size} bytes: {e}; rerun the backup"
+                )));
+            }
+        }
+    }
+    if read != size {
+        return Err(fail(format!(
+            "it changed while being read ({size} bytes listed, {read} bytes read): nothing was \
+             stored; rerun the backup once it is stable"
+        )));
+    }
+    let attrs = attributes(&id);
+    let document = Document {
+        object_key,
+        document_id: id,
+        doc_type: attrs.doc_type,
+        created_date: last_modified
+            .and_then(Timestamp::from_unix_seconds)
+            .unwrap_or(at),
+        file_size: size,
+        checksum: hasher.finish(),
+        content_type: attrs.content_type.into(),
+        source: Some(uri),
+        metadata: attrs.metadata,
+    };
+    let body = if keep {
+        Body::Bytes(body.into())
+    } else {
+        let source = Arc::new(source);
+        Body::Stream(Arc::new(move || {
+            let (source, key, etag) = (Arc::clone(&source), key.clone(), etag.clone());
+            Box::pin(async move { open(source.as_ref(), &key, etag.as_deref()).await })
+        }))
+    };
+    Ok(Fetched { document, body })
+}
+
+/// Opens `key` as listed (with its ETag), with errors that say what happened to it.
+async fn open<S: ObjectStore>(
+    source: &S,
+    key: &str,
+    etag: Option<&str>,
+) -> Result<aws_sdk_s3::primitives::ByteStream, StoreError> {
+    match source.get_stream(key, etag).await {
+        Ok(Some(stream)) => Ok(stream),
+        Ok(None) => Err(StoreError::Transient(
+            "it was deleted after it was listed: nothing was stored".to_owned(),
+        )),
+        Err(StoreError::PreconditionFailed) => Err(StoreError::Transient(
+            "it was replaced after it was listed (its ETag changed): nothing was stored; rerun \
+             the backup"
+                .to_owned(),
+        )),
+        Err(e) => Err(for_source(e)),
+    }
+}
+
+/// A refusal by the source bucket, with the fix for the source (the store's own hints are
+/// about the backup bucket).
+fn for_source(e: StoreError) -> StoreError {
+    match e {
+        StoreError::Fatal { code, message, .. } => StoreError::Fatal {
+            code,
+            message,
+            fix: "check DOCUMENT_SOURCE: the source bucket must exist, and the function's role \
+                  needs s3:ListBucket on it and s3:GetObject (and kms:Decrypt for SSE-KMS \
+                  objects) under the prefix",
+        },
+        other => other,
+    }
+}
