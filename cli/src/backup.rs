@@ -657,6 +657,7 @@ fn document(
         content_type: attrs.content_type.into(),
         object_key: key.to_owned(),
         source: None,
+        parts: None,
         metadata: attrs.metadata,
     }
 }

@@ -74,6 +74,7 @@ pub(crate) fn verify(req: &Request) -> Result<(), CliError> {
             key,
             size,
             checksum,
+            checksum_parts: None,
             encryption: None,
         });
     }

@@ -142,6 +142,7 @@ impl Generator {
             checksum: Sha256Digest::of(body),
             content_type: content_type.into(),
             source: None,
+            parts: None,
             metadata: DocumentMetadata {
                 department: department.clone(),
                 priority,

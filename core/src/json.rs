@@ -63,6 +63,15 @@ pub(crate) fn write_document(out: &mut Vec<u8>, d: &Document) {
         out.extend_from_slice(b",\"source\":");
         write_str(out, source);
     }
+    if let Some(parts) = &d.parts {
+        out.extend_from_slice(b",\"parts\":{\"part_size\":");
+        write_u64(out, parts.part_size);
+        out.extend_from_slice(b",\"count\":");
+        write_u64(out, u64::from(parts.count));
+        out.extend_from_slice(b",\"checksum\":\"");
+        parts.checksum.write_to(out);
+        out.extend_from_slice(b"\"}");
+    }
     out.extend_from_slice(b",\"metadata\":{\"department\":");
     write_str(out, d.metadata.department.as_str());
     out.extend_from_slice(b",\"priority\":\"");

@@ -37,8 +37,8 @@ pub use manifest::{
 };
 pub use metrics::{MetricSet, RunOutcome};
 pub use model::{
-    BackupDate, Document, DocumentId, DocumentMetadata, Label, Priority, Sha256Digest,
-    Sha256Hasher, Timestamp, ValueError,
+    BackupDate, Document, DocumentId, DocumentMetadata, Label, PartedHasher, Priority,
+    Sha256Digest, Sha256Hasher, Timestamp, UploadParts, ValueError,
 };
 pub use plan::{BackupRun, Commit, Encryption, ObjectPut, PlanError, PlanOptions, UploadPlan};
 pub use verify::{

@@ -16,7 +16,7 @@ use std::io;
 use serde::{Deserialize, Serialize};
 
 use crate::layout::Layout;
-use crate::model::{BackupDate, Document, DocumentId, Label, Timestamp};
+use crate::model::{BackupDate, Document, DocumentId, Label, Timestamp, UploadParts};
 
 /// The manifest format this crate writes and reads.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -526,6 +526,16 @@ impl Manifest {
                     first,
                 }));
             }
+            if let Some(parts) = &d.parts {
+                let expected = UploadParts::count_for(d.file_size, parts.part_size);
+                if parts.part_size == 0 || u64::from(parts.count) != expected {
+                    return Err(doc_err(DocumentProblem::Parts {
+                        count: parts.count,
+                        part_size: parts.part_size,
+                        file_size: d.file_size,
+                    }));
+                }
+            }
         }
         let mut failed_ids: BTreeMap<&str, usize> = BTreeMap::new();
         for (index, f) in self.failed_documents.iter().enumerate() {
@@ -788,6 +798,7 @@ impl ManifestError {
                 DocumentProblem::DuplicateId { .. } => "duplicate_document_id",
                 DocumentProblem::DuplicateKey { .. } => "duplicate_object_key",
                 DocumentProblem::KeyOutsideDay { .. } => "key_outside_day",
+                DocumentProblem::Parts { .. } => "bad_parts",
             },
             Self::Failure { .. } => "invalid_failure",
             Self::Count { .. } => "count_mismatch",
@@ -821,6 +832,19 @@ pub enum DocumentProblem {
         key: String,
         /// The day's prefix.
         expected_prefix: String,
+    },
+    /// `parts` does not describe the body.
+    #[error(
+        "parts says {count} parts of {part_size} bytes, which cannot hold file_size {file_size} \
+         (every part but the last is full, and there is at least one)"
+    )]
+    Parts {
+        /// Parts declared.
+        count: u32,
+        /// Part size declared.
+        part_size: u64,
+        /// The body's size.
+        file_size: u64,
     },
 }
 

@@ -378,6 +378,101 @@ impl Sha256Hasher {
     }
 }
 
+/// How a body stored in parts (an S3 multipart upload) is checked. For such an object S3 keeps
+/// not the body's SHA-256 but the SHA-256 of its parts' SHA-256 digests, reported as
+/// `<base64>-<count>`; the manifest records it so a stored copy can be verified without reading
+/// it, next to the body's own SHA-256 (`checksum`), which a restore checks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UploadParts {
+    /// Bytes per part (the last part may be shorter).
+    pub part_size: u64,
+    /// Number of parts.
+    pub count: u32,
+    /// SHA-256 of the concatenated SHA-256 digests of the parts, in order.
+    pub checksum: Sha256Digest,
+}
+
+impl UploadParts {
+    /// The parts a body of `file_size` bytes has at `part_size` bytes per part (at least one).
+    pub fn count_for(file_size: u64, part_size: u64) -> u64 {
+        file_size.div_ceil(part_size.max(1)).max(1)
+    }
+
+    /// What S3 reports as the object's `x-amz-checksum-sha256`: `<base64>-<count>`.
+    pub fn store_checksum(&self) -> String {
+        format!("{}-{}", self.checksum.to_base64(), self.count)
+    }
+}
+
+/// Hashes a stream as a whole and, when given a part size, part by part too, for bodies that
+/// are uploaded in parts. Part boundaries fall every `part_size` bytes whatever the chunks.
+#[derive(Debug, Clone)]
+pub struct PartedHasher {
+    whole: Sha256Hasher,
+    part_size: Option<u64>,
+    part: Sha256Hasher,
+    in_part: u64,
+    parts: Sha256Hasher,
+    count: u32,
+}
+
+impl PartedHasher {
+    /// A hasher of the whole body, and of its parts when `part_size` is given (at least 1).
+    pub fn new(part_size: Option<u64>) -> Self {
+        Self {
+            whole: Sha256Hasher::new(),
+            part_size: part_size.map(|n| n.max(1)),
+            part: Sha256Hasher::new(),
+            in_part: 0,
+            parts: Sha256Hasher::new(),
+            count: 0,
+        }
+    }
+
+    /// Feeds the next chunk.
+    pub fn update(&mut self, mut chunk: &[u8]) {
+        self.whole.update(chunk);
+        let Some(part_size) = self.part_size else {
+            return;
+        };
+        while !chunk.is_empty() {
+            let room = usize::try_from(part_size - self.in_part).unwrap_or(usize::MAX);
+            let (now, rest) = chunk.split_at(room.min(chunk.len()));
+            self.part.update(now);
+            self.in_part += now.len() as u64;
+            chunk = rest;
+            if self.in_part == part_size {
+                self.close_part();
+            }
+        }
+    }
+
+    fn close_part(&mut self) {
+        let part = std::mem::take(&mut self.part).finish();
+        self.parts.update(part.as_bytes());
+        self.in_part = 0;
+        self.count += 1;
+    }
+
+    /// The body's SHA-256, and its parts when a part size was given.
+    pub fn finish(mut self) -> (Sha256Digest, Option<UploadParts>) {
+        let whole = std::mem::take(&mut self.whole).finish();
+        let Some(part_size) = self.part_size else {
+            return (whole, None);
+        };
+        if self.in_part > 0 || self.count == 0 {
+            self.close_part();
+        }
+        let parts = UploadParts {
+            part_size,
+            count: self.count,
+            checksum: self.parts.finish(),
+        };
+        (whole, Some(parts))
+    }
+}
+
 /// A short lowercase name: a document type, a department or an environment.
 ///
 /// Stored inline (no allocation) up to 24 bytes.
@@ -564,6 +659,9 @@ pub struct Document {
     /// Where the body came from (a path or an S3 key), when it came from somewhere.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<String>,
+    /// For a body stored in parts: how the store's checksum of it is formed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parts: Option<UploadParts>,
     /// Business metadata.
     pub metadata: DocumentMetadata,
 }
@@ -664,5 +762,42 @@ mod tests {
         for bad in ["", "Finance", "-x", "a b"] {
             assert!(Label::new(bad).is_err(), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn parts_are_hashed_at_fixed_boundaries_whatever_the_chunks() {
+        let body: Vec<u8> = (0..10_007u32).map(|i| (i * 31 % 251) as u8).collect();
+        // The parts' digests, computed the plain way.
+        let mut of_parts = Vec::new();
+        for part in body.chunks(4096) {
+            of_parts.extend_from_slice(Sha256Digest::of(part).as_bytes());
+        }
+        let expected = UploadParts {
+            part_size: 4096,
+            count: 3,
+            checksum: Sha256Digest::of(&of_parts),
+        };
+        for chunk in [1, 7, 4095, 4096, 5000, 20_000] {
+            let mut h = PartedHasher::new(Some(4096));
+            for c in body.chunks(chunk) {
+                h.update(c);
+            }
+            assert_eq!(
+                h.finish(),
+                (Sha256Digest::of(&body), Some(expected)),
+                "chunks of {chunk}"
+            );
+        }
+        assert_eq!(UploadParts::count_for(body.len() as u64, 4096), 3);
+        assert_eq!(UploadParts::count_for(8192, 4096), 2, "no empty last part");
+        assert_eq!(
+            UploadParts::count_for(0, 4096),
+            1,
+            "an empty body is one part"
+        );
+        let (whole, parts) = PartedHasher::new(None).finish();
+        assert_eq!((whole, parts), (Sha256Digest::of(b""), None));
+        // S3's form: base64 of the digest of digests, dash, count.
+        assert!(expected.store_checksum().ends_with("=-3"));
     }
 }

@@ -16,7 +16,7 @@ use crate::layout::{Layout, normalize_prefix};
 use crate::manifest::{
     AssembleError, BackupStatus, FailedDocument, Manifest, ManifestHeader, SCHEMA_VERSION,
 };
-use crate::model::{BackupDate, Document, DocumentId, Label, Sha256Digest};
+use crate::model::{BackupDate, Document, DocumentId, Label, Sha256Digest, UploadParts};
 
 /// Server-side encryption the host must request on every PUT.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -51,6 +51,10 @@ pub struct ObjectPut {
     pub encryption: Encryption,
     /// Send `If-None-Match: *`: create only, never overwrite.
     pub if_none_match: bool,
+    /// Upload in parts of this layout (a multipart upload, each part with its own SHA-256);
+    /// the store then reports [`UploadParts::store_checksum`] for the object.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parts: Option<UploadParts>,
 }
 
 /// Settings shared by every object of a run.
@@ -147,6 +151,7 @@ pub fn document_put(options: &PlanOptions, date: BackupDate, doc: &Document) -> 
         ]),
         encryption: options.encryption.clone(),
         if_none_match: false,
+        parts: doc.parts,
     }
 }
 
@@ -192,6 +197,7 @@ pub fn manifest_put(options: &PlanOptions, manifest: &Manifest, body: &[u8]) -> 
         ]),
         encryption: options.encryption.clone(),
         if_none_match: complete,
+        parts: None,
     }
 }
 

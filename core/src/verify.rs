@@ -73,6 +73,10 @@ pub struct ObservedObject {
     pub size: u64,
     /// SHA-256 as the store reports it or the host computed it; `None` when unknown.
     pub checksum: Option<Sha256Digest>,
+    /// When the store's checksum is of parts (S3 reports `<base64>-<count>` for an object
+    /// uploaded in parts), the count; `checksum` is then the SHA-256 of the parts' digests.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checksum_parts: Option<u32>,
     /// Server-side encryption as the store reports it; `None` when the host did not ask.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub encryption: Option<ObservedEncryption>,
@@ -183,12 +187,32 @@ pub fn verify_objects_expecting(
                 .push(mismatch(doc.file_size.to_string(), obj.size.to_string()));
             continue;
         }
-        match obj.checksum {
-            Some(c) if c == doc.checksum => report.verified += 1,
-            Some(c) => report
-                .checksum_mismatch
-                .push(mismatch(doc.checksum.to_string(), c.to_string())),
-            None => report.unverified.push(doc.object_key.clone()),
+        let Some(actual) = obj.checksum else {
+            report.unverified.push(doc.object_key.clone());
+            continue;
+        };
+        let matches = match (obj.checksum_parts, &doc.parts) {
+            // Some stores (moto) report the parts' checksum without its `-<count>`.
+            (None, _) => actual == doc.checksum || doc.parts.is_some_and(|p| p.checksum == actual),
+            (Some(n), Some(parts)) => actual == parts.checksum && n == parts.count,
+            (Some(_), None) => false,
+        };
+        if matches {
+            report.verified += 1;
+        } else {
+            let expected = match (obj.checksum_parts, &doc.parts) {
+                (Some(_), Some(p)) => format!("{} of {} parts", p.checksum, p.count),
+                (None, Some(p)) => format!(
+                    "{} (the body) or {} (of its {} parts)",
+                    doc.checksum, p.checksum, p.count
+                ),
+                _ => doc.checksum.to_string(),
+            };
+            let actual = match obj.checksum_parts {
+                Some(n) => format!("{actual} of {n} parts"),
+                None => actual.to_string(),
+            };
+            report.checksum_mismatch.push(mismatch(expected, actual));
         }
     }
     report.extra = seen.into_keys().collect();
@@ -293,6 +317,7 @@ mod tests {
                 key: d.object_key.clone(),
                 size: d.file_size,
                 checksum: Some(d.checksum),
+                checksum_parts: None,
                 encryption: e,
             });
         let report = verify_objects_expecting(&m, observed, &expected);
@@ -338,5 +363,53 @@ mod tests {
         );
         assert!(read_sample(&m, 0.0).is_empty());
         assert!(read_sample(&m, f64::NAN).is_empty());
+    }
+
+    #[test]
+    fn objects_stored_in_parts_are_checked_against_their_parts_checksum() {
+        let mut m = manifest(3);
+        let parts = crate::model::UploadParts {
+            part_size: m.documents[0].file_size.div_ceil(2),
+            count: 2,
+            checksum: Sha256Digest::of(b"digests of the parts"),
+        };
+        m.documents[0].parts = Some(parts);
+        let observe = |d: &crate::model::Document, checksum, checksum_parts| ObservedObject {
+            key: d.object_key.clone(),
+            size: d.file_size,
+            checksum: Some(checksum),
+            checksum_parts,
+            encryption: None,
+        };
+        let (a, b, c) = (&m.documents[0], &m.documents[1], &m.documents[2]);
+        let clean = verify_objects_expecting(
+            &m,
+            [
+                observe(a, parts.checksum, Some(2)),
+                observe(b, b.checksum, None),
+                // A copy hashed whole (a restore, a local store) is checked against the body.
+                observe(c, c.checksum, None),
+            ],
+            &Encryption::None,
+        );
+        assert!(clean.is_clean(), "{clean:?}");
+        assert_eq!(clean.verified, 3);
+        let tampered = verify_objects_expecting(
+            &m,
+            [
+                observe(a, parts.checksum, Some(3)),
+                observe(b, b.checksum, Some(1)),
+                observe(c, c.checksum, None),
+            ],
+            &Encryption::None,
+        );
+        let found: Vec<(&str, &str)> = tampered
+            .checksum_mismatch
+            .iter()
+            .map(|x| (x.expected.as_str(), x.actual.as_str()))
+            .collect();
+        assert_eq!(found.len(), 2, "{found:?}");
+        assert!(found[0].0.ends_with(" of 2 parts") && found[0].1.ends_with(" of 3 parts"));
+        assert_eq!(tampered.verified, 1);
     }
 }

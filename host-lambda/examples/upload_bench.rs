@@ -62,6 +62,7 @@ fn fixed_size_documents(
                 checksum: Sha256Digest::of(&body),
                 content_type: "text/plain".into(),
                 source: None,
+                parts: None,
                 metadata: DocumentMetadata {
                     department: label("operations"),
                     priority: Priority::Medium,

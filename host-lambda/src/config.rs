@@ -6,7 +6,10 @@
 use docvault_core::layout::normalize_prefix;
 use docvault_core::{Encryption, Label};
 
-use crate::source::{DEFAULT_BUFFER_LIMIT, SourceOptions};
+use crate::source::{
+    DEFAULT_BUFFER_LIMIT, DEFAULT_MULTIPART_THRESHOLD, DEFAULT_PART_SIZE, MAX_SINGLE_PUT,
+    MIN_PART_SIZE, SourceOptions,
+};
 
 /// Where the day's documents come from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -187,6 +190,22 @@ impl Config {
                             "use a whole number of bytes from 0 to 1073741824: documents up to \
                              this size are held in memory, larger ones streamed twice",
                         )?,
+                        multipart_threshold: number(
+                            "MULTIPART_THRESHOLD_BYTES",
+                            DEFAULT_MULTIPART_THRESHOLD,
+                            MIN_PART_SIZE,
+                            MAX_SINGLE_PUT,
+                            "use a whole number of bytes from 5242880 (5 MiB) to 5368709120 \
+                             (5 GiB): larger documents are uploaded in parts",
+                        )?,
+                        part_size: number(
+                            "MULTIPART_PART_BYTES",
+                            DEFAULT_PART_SIZE,
+                            MIN_PART_SIZE,
+                            MAX_SINGLE_PUT,
+                            "use a whole number of bytes from 5242880 (5 MiB) to 5368709120 \
+                             (5 GiB) per part",
+                        )?,
                     })
                 }
                 _ => {
@@ -323,6 +342,8 @@ mod tests {
                 bucket: "incoming".into(),
                 prefix: "docs/".into(),
                 buffer_limit: DEFAULT_BUFFER_LIMIT,
+                multipart_threshold: DEFAULT_MULTIPART_THRESHOLD,
+                part_size: DEFAULT_PART_SIZE,
             })
         );
         let mut vars = BASE.to_vec();

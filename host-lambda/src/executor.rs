@@ -157,7 +157,7 @@ pub enum BackupError {
 #[derive(Debug)]
 pub enum Incoming {
     /// A document with its body.
-    Document(GeneratedDocument),
+    Document(Box<GeneratedDocument>),
     /// A document to read (and hash) inside an upload slot, so reads are bounded like uploads.
     Fetch(Fetch),
     /// A document that failed before it reached the executor.
@@ -230,7 +230,7 @@ impl Body {
 enum Done {
     /// Read (or given) and attempted.
     Attempted {
-        document: Document,
+        document: Box<Document>,
         /// Whether the executor must still register it with the run (fetched documents).
         unplanned: bool,
         result: Result<Stored, StoreError>,
@@ -241,7 +241,7 @@ enum Done {
 
 impl From<GeneratedDocument> for Incoming {
     fn from(d: GeneratedDocument) -> Self {
-        Self::Document(d)
+        Self::Document(Box::new(d))
     }
 }
 
@@ -313,7 +313,8 @@ pub async fn execute<S: ObjectStore>(
             let encryption = encryption.clone();
             match next.into() {
                 Incoming::Failed(f) => run.record_failed(f)?,
-                Incoming::Document(GeneratedDocument { document, body }) => {
+                Incoming::Document(generated) => {
+                    let GeneratedDocument { document, body } = *generated;
                     let put = run.plan_document(document.clone())?;
                     let body = Body::Bytes(Bytes::from(body));
                     tasks.spawn(async move {
@@ -321,7 +322,7 @@ pub async fn execute<S: ObjectStore>(
                             store_document(&store, put, &body, document.checksum, &encryption)
                                 .await;
                         Done::Attempted {
-                            document,
+                            document: Box::new(document),
                             unplanned: false,
                             result,
                         }
@@ -339,7 +340,7 @@ pub async fn execute<S: ObjectStore>(
                             store_document(&store, put, &body, document.checksum, &encryption)
                                 .await;
                         Done::Attempted {
-                            document,
+                            document: Box::new(document),
                             unplanned: true,
                             result,
                         }
@@ -369,7 +370,7 @@ pub async fn execute<S: ObjectStore>(
         match result {
             Ok(how) => {
                 if unplanned {
-                    run.plan_document(document)?;
+                    run.plan_document(*document)?;
                 }
                 run.record_stored(&id)?;
                 match how {
@@ -526,10 +527,14 @@ async fn store_document<S: ObjectStore>(
                 algorithm: info.encryption.clone(),
                 kms_key_id: info.kms_key_id.clone(),
             });
-            let content_ok = match info.checksum {
-                Some(c) => c == checksum,
+            let content_ok = match (info.checksum, info.checksum_parts, &put.parts) {
+                // Some stores (moto) report the parts' checksum without its `-<count>`.
+                (Some(c), None, parts) => c == checksum || parts.is_some_and(|p| p.checksum == c),
+                // Stored in parts: S3 keeps the SHA-256 of the parts' digests.
+                (Some(c), Some(n), Some(parts)) => c == parts.checksum && n == parts.count,
+                (Some(_), Some(_), None) => false,
                 // The store keeps no checksum: read the object back and hash it.
-                None => {
+                (None, ..) => {
                     info.size == put.content_length
                         && store
                             .get(&put.key)

@@ -13,26 +13,44 @@
 //!   memory; larger ones are not held: they are streamed from the source a second time straight
 //!   into the backup `PutObject`, whose `x-amz-checksum-sha256` (from the first read) makes S3
 //!   refuse anything that differs. Memory is bounded by the upload concurrency times the limit.
+//! * **Large objects go in parts.** Above [`SourceOptions::multipart_threshold`] an object is
+//!   hashed part by part too, and uploaded as a multipart upload, each part with its own
+//!   SHA-256 (S3 checks each). S3 then keeps the SHA-256 of the parts' digests, which the
+//!   manifest records next to the body's SHA-256 ([`docvault_core::UploadParts`]), so such an
+//!   object is verified without reading it too.
 //! * **Nothing disappears.** An object that cannot be read (deleted or replaced after the
 //!   listing, archived in Glacier, permission denied), whose key is not a valid document id, or
-//!   that is larger than one `PutObject` takes (5 GiB), is recorded as a failed document with
-//!   the reason; the run is then incomplete and reports failure.
+//!   that would need more than 10,000 parts, is recorded as a failed document with the reason;
+//!   the run is then incomplete and reports failure.
 
 use std::sync::Arc;
 
 use docvault_core::convention::attributes;
 use docvault_core::{
-    BackupDate, Document, DocumentId, FailedDocument, FailureStage, Layout, Sha256Hasher, Timestamp,
+    BackupDate, Document, DocumentId, FailedDocument, FailureStage, Layout, PartedHasher,
+    Timestamp, UploadParts,
 };
 
 use crate::executor::{Body, Fetch, Fetched, Incoming};
 use crate::store::{ListedObject, ObjectStore, StoreError};
 
-/// The largest object one `PutObject` stores.
+/// The largest object one `PutObject` stores (5 GiB).
 pub const MAX_SINGLE_PUT: u64 = 5 * 1024 * 1024 * 1024;
+
+/// The fewest bytes a part other than the last may have (S3: 5 MiB).
+pub const MIN_PART_SIZE: u64 = 5 * 1024 * 1024;
+
+/// The most parts one multipart upload may have (S3: 10,000).
+pub const MAX_PARTS: u64 = 10_000;
 
 /// Default [`SourceOptions::buffer_limit`]: 8 MiB.
 pub const DEFAULT_BUFFER_LIMIT: u64 = 8 * 1024 * 1024;
+
+/// Default [`SourceOptions::multipart_threshold`]: 64 MiB.
+pub const DEFAULT_MULTIPART_THRESHOLD: u64 = 64 * 1024 * 1024;
+
+/// Default [`SourceOptions::part_size`]: 16 MiB.
+pub const DEFAULT_PART_SIZE: u64 = 16 * 1024 * 1024;
 
 /// Where the documents are and how to read them.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -44,6 +62,10 @@ pub struct SourceOptions {
     /// Bodies up to this size are kept in memory from their one read; larger ones are read a
     /// second time, in a stream, for the upload.
     pub buffer_limit: u64,
+    /// Bodies larger than this (at most [`MAX_SINGLE_PUT`]) are uploaded in parts.
+    pub multipart_threshold: u64,
+    /// Bytes per part (at least [`MIN_PART_SIZE`]).
+    pub part_size: u64,
 }
 
 impl SourceOptions {
@@ -99,10 +121,14 @@ pub async fn list_documents<S: ObjectStore>(
                 continue;
             }
         };
-        if object.size > MAX_SINGLE_PUT {
+        let part_size = (object.size > options.multipart_threshold.min(MAX_SINGLE_PUT))
+            .then_some(options.part_size);
+        if let Some(part_size) = part_size
+            && UploadParts::count_for(object.size, part_size) > MAX_PARTS
+        {
             out.push(failed(format!(
-                "it is {} bytes, more than the {MAX_SINGLE_PUT} bytes one PutObject stores; \
-                 docvault does not upload in parts yet",
+                "it is {} bytes: more than {MAX_PARTS} parts of {part_size} bytes (the most one \
+                 upload has); raise MULTIPART_PART_BYTES",
                 object.size
             )));
             continue;
@@ -118,8 +144,11 @@ pub async fn list_documents<S: ObjectStore>(
                     id,
                     uri,
                 },
-                options.buffer_limit,
-                at,
+                Reading {
+                    buffer_limit: options.buffer_limit,
+                    part_size,
+                    at,
+                },
             )),
         }));
     }
@@ -133,14 +162,27 @@ struct Named {
     uri: String,
 }
 
+/// How to read one object.
+struct Reading {
+    buffer_limit: u64,
+    /// Hash it in parts of this size too (it will be uploaded in parts).
+    part_size: Option<u64>,
+    /// The backup time (the created date when the store gives no `LastModified`).
+    at: Timestamp,
+}
+
 /// Reads one listed object in a stream, hashing it; keeps the body if it is small enough.
 async fn read<S: ObjectStore>(
     source: S,
     object: ListedObject,
     name: Named,
-    buffer_limit: u64,
-    at: Timestamp,
+    reading: Reading,
 ) -> Result<Fetched, FailedDocument> {
+    let Reading {
+        buffer_limit,
+        part_size,
+        at,
+    } = reading;
     let Named {
         id,
         object_key,
@@ -168,7 +210,7 @@ async fn read<S: ObjectStore>(
     } else {
         0
     });
-    let mut hasher = Sha256Hasher::new();
+    let mut hasher = PartedHasher::new(part_size);
     let mut read: u64 = 0;
     loop {
         match stream.try_next().await {
@@ -193,6 +235,7 @@ async fn read<S: ObjectStore>(
              stored; rerun the backup once it is stable"
         )));
     }
+    let (checksum, parts) = hasher.finish();
     let attrs = attributes(&id);
     let document = Document {
         object_key,
@@ -202,9 +245,10 @@ async fn read<S: ObjectStore>(
             .and_then(Timestamp::from_unix_seconds)
             .unwrap_or(at),
         file_size: size,
-        checksum: hasher.finish(),
+        checksum,
         content_type: attrs.content_type.into(),
         source: Some(uri),
+        parts,
         metadata: attrs.metadata,
     };
     let body = if keep {

@@ -9,9 +9,11 @@ use std::future::Future;
 
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::primitives::ByteStream;
-use aws_sdk_s3::types::{ChecksumAlgorithm, ChecksumMode, ServerSideEncryption};
-use bytes::Bytes;
-use docvault_core::{Encryption, ObjectPut, Sha256Digest};
+use aws_sdk_s3::types::{
+    ChecksumAlgorithm, ChecksumMode, CompletedMultipartUpload, CompletedPart, ServerSideEncryption,
+};
+use bytes::{Bytes, BytesMut};
+use docvault_core::{Encryption, ObjectPut, Sha256Digest, Sha256Hasher, UploadParts};
 
 /// What the store says about an existing object.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -21,6 +23,9 @@ pub struct ObjectInfo {
     /// SHA-256 the store keeps for it, when it keeps one (S3 does for objects written with
     /// `x-amz-checksum-sha256`; some S3-compatible stores do not).
     pub checksum: Option<Sha256Digest>,
+    /// For an object stored in parts, their count: `checksum` is then the SHA-256 of the
+    /// parts' SHA-256 digests (S3 reports `<base64>-<count>`).
+    pub checksum_parts: Option<u32>,
     /// Server-side encryption reported (`aws:kms`, `AES256`), if any.
     pub encryption: Option<String>,
     /// KMS key reported, if any.
@@ -188,7 +193,10 @@ impl ObjectStore for S3Store {
                     .content_length()
                     .and_then(|n| u64::try_from(n).ok())
                     .unwrap_or(0),
-                checksum: out.checksum_sha256().and_then(Sha256Digest::from_base64),
+                checksum: out
+                    .checksum_sha256()
+                    .and_then(|c| parse_checksum(c).map(|p| p.0)),
+                checksum_parts: out.checksum_sha256().and_then(|c| parse_checksum(c)?.1),
                 encryption: out.server_side_encryption().map(|e| e.as_str().to_owned()),
                 kms_key_id: out.ssekms_key_id().map(str::to_owned),
             })),
@@ -230,6 +238,9 @@ impl S3Store {
     /// One PutObject with the core's headers. A streamed body is sent as it arrives (the SDK
     /// cannot retry it: the executor records the document as failed and a rerun retries).
     async fn put_object(&self, put: &ObjectPut, body: ByteStream) -> Result<(), StoreError> {
+        if let Some(parts) = &put.parts {
+            return self.put_parts(put, parts, body).await;
+        }
         let metadata: HashMap<String, String> = put.metadata.clone().into_iter().collect();
         let mut req = self
             .client
@@ -252,6 +263,166 @@ impl S3Store {
             req = req.if_none_match("*");
         }
         req.send().await.map(|_| ()).map_err(classify)
+    }
+
+    /// A multipart upload: created with the core's headers (SSE-KMS, metadata, tags, SHA-256
+    /// checksums), each part sent with its own `x-amz-checksum-sha256` (S3 checks it), and
+    /// completed (create-only when asked) only if the parts' digests form the checksum the
+    /// plan expects; otherwise, and on any error, the upload is aborted so no parts linger.
+    async fn put_parts(
+        &self,
+        put: &ObjectPut,
+        parts: &UploadParts,
+        body: ByteStream,
+    ) -> Result<(), StoreError> {
+        let metadata: HashMap<String, String> = put.metadata.clone().into_iter().collect();
+        let mut create = self
+            .client
+            .create_multipart_upload()
+            .bucket(&self.bucket)
+            .key(&put.key)
+            .content_type(&put.content_type)
+            .checksum_algorithm(ChecksumAlgorithm::Sha256)
+            .set_metadata(Some(metadata))
+            .tagging(&put.tagging);
+        if let Encryption::Kms { key_id } = &put.encryption {
+            create = create
+                .server_side_encryption(ServerSideEncryption::AwsKms)
+                .set_ssekms_key_id(key_id.clone());
+        }
+        let created = create.send().await.map_err(classify)?;
+        let Some(upload_id) = created.upload_id() else {
+            return Err(StoreError::Transient(format!(
+                "CreateMultipartUpload for {} returned no upload id",
+                put.key
+            )));
+        };
+        let result = match self.upload_parts(put, parts, upload_id, body).await {
+            Ok(completed) => {
+                let mut complete = self
+                    .client
+                    .complete_multipart_upload()
+                    .bucket(&self.bucket)
+                    .key(&put.key)
+                    .upload_id(upload_id)
+                    .multipart_upload(
+                        CompletedMultipartUpload::builder()
+                            .set_parts(Some(completed))
+                            .build(),
+                    );
+                if put.if_none_match {
+                    complete = complete.if_none_match("*");
+                }
+                complete.send().await.map(|_| ()).map_err(classify)
+            }
+            Err(e) => Err(e),
+        };
+        if result.is_err() {
+            let aborted = self
+                .client
+                .abort_multipart_upload()
+                .bucket(&self.bucket)
+                .key(&put.key)
+                .upload_id(upload_id)
+                .send()
+                .await;
+            if let Err(e) = aborted {
+                tracing::warn!(key = %put.key, error = %aws_sdk_s3::error::DisplayErrorContext(&e),
+                    "could not abort a failed multipart upload; the bucket's lifecycle rule \
+                     removes its parts");
+            }
+        }
+        result
+    }
+
+    /// Sends `body` in parts of `parts.part_size` bytes (one part in memory at a time).
+    async fn upload_parts(
+        &self,
+        put: &ObjectPut,
+        parts: &UploadParts,
+        upload_id: &str,
+        mut body: ByteStream,
+    ) -> Result<Vec<CompletedPart>, StoreError> {
+        let part_size = usize::try_from(parts.part_size).unwrap_or(usize::MAX);
+        let mut completed = Vec::with_capacity(parts.count as usize);
+        let mut of_parts = Sha256Hasher::new();
+        let mut buffer = BytesMut::with_capacity(part_size.min(64 << 20));
+        let mut finished = false;
+        while !finished {
+            match body.try_next().await.map_err(|e| {
+                StoreError::Transient(format!("reading the body of {}: {e}", put.key))
+            })? {
+                Some(mut chunk) => {
+                    while !chunk.is_empty() {
+                        let take = (part_size - buffer.len()).min(chunk.len());
+                        buffer.extend_from_slice(&chunk.split_to(take));
+                        if buffer.len() == part_size {
+                            let part = buffer.split().freeze();
+                            completed.push(
+                                self.upload_part(
+                                    put,
+                                    upload_id,
+                                    completed.len(),
+                                    part,
+                                    &mut of_parts,
+                                )
+                                .await?,
+                            );
+                        }
+                    }
+                }
+                None => finished = true,
+            }
+        }
+        if !buffer.is_empty() || completed.is_empty() {
+            let part = buffer.split().freeze();
+            completed.push(
+                self.upload_part(put, upload_id, completed.len(), part, &mut of_parts)
+                    .await?,
+            );
+        }
+        let count = u32::try_from(completed.len()).unwrap_or(u32::MAX);
+        let checksum = of_parts.finish();
+        if checksum != parts.checksum || count != parts.count {
+            return Err(StoreError::Transient(format!(
+                "the body of {} changed since it was hashed ({count} parts, checksum of parts \
+                 {checksum}, expected {} parts, {}): nothing was stored",
+                put.key, parts.count, parts.checksum
+            )));
+        }
+        Ok(completed)
+    }
+
+    async fn upload_part(
+        &self,
+        put: &ObjectPut,
+        upload_id: &str,
+        index: usize,
+        part: Bytes,
+        of_parts: &mut Sha256Hasher,
+    ) -> Result<CompletedPart, StoreError> {
+        let digest = Sha256Digest::of(&part);
+        of_parts.update(digest.as_bytes());
+        let number = i32::try_from(index + 1).unwrap_or(i32::MAX);
+        let out = self
+            .client
+            .upload_part()
+            .bucket(&self.bucket)
+            .key(&put.key)
+            .upload_id(upload_id)
+            .part_number(number)
+            .content_length(part.len() as i64)
+            .checksum_algorithm(ChecksumAlgorithm::Sha256)
+            .checksum_sha256(digest.to_base64())
+            .body(ByteStream::from(part))
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(CompletedPart::builder()
+            .part_number(number)
+            .set_e_tag(out.e_tag().map(str::to_owned))
+            .checksum_sha256(digest.to_base64())
+            .build())
     }
 
     async fn list_all(&self, prefix: &str) -> Result<Vec<ListedObject>, StoreError> {
@@ -284,6 +455,18 @@ impl S3Store {
 }
 
 type HttpResponse = aws_sdk_s3::config::http::HttpResponse;
+
+/// S3's `x-amz-checksum-sha256` of an object: `<base64>` for a body, `<base64>-<count>` for an
+/// object uploaded in parts.
+pub fn parse_checksum(s: &str) -> Option<(Sha256Digest, Option<u32>)> {
+    match s.split_once('-') {
+        None => Some((Sha256Digest::from_base64(s)?, None)),
+        Some((digest, count)) => Some((
+            Sha256Digest::from_base64(digest)?,
+            Some(count.parse().ok()?),
+        )),
+    }
+}
 
 fn is_not_found<E: ProvideErrorMetadata>(e: &SdkError<E, HttpResponse>) -> bool {
     let code = e.as_service_error().and_then(ProvideErrorMetadata::code);

@@ -144,6 +144,7 @@ pub async fn verify_day<S: ObjectStore>(
                     key: relative,
                     size: info.size,
                     checksum: info.checksum,
+                    checksum_parts: info.checksum_parts,
                     encryption: Some(ObservedEncryption {
                         algorithm: info.encryption,
                         kms_key_id: info.kms_key_id,

@@ -132,6 +132,7 @@ impl ObjectStore for MemStore {
         Ok(self.objects.lock().unwrap().get(key).map(|s| ObjectInfo {
             size: s.body.len() as u64,
             checksum: Sha256Digest::from_base64(&s.put.checksum_sha256),
+            checksum_parts: None,
             encryption: match &s.put.encryption {
                 Encryption::Kms { .. } => Some("aws:kms".into()),
                 Encryption::None => None,
@@ -335,7 +336,7 @@ async fn failures_the_host_found_before_upload_are_recorded_not_dropped() {
                 attempts: 1,
             })
         } else {
-            Incoming::Document(d)
+            Incoming::from(d)
         }
     })
     .collect();
@@ -490,6 +491,7 @@ fn land(store: &MemStore, key: &str, body: &[u8]) {
                 tagging: String::new(),
                 encryption: Encryption::None,
                 if_none_match: false,
+                parts: None,
             },
         },
     );
@@ -507,6 +509,8 @@ async fn backup_from(
         bucket: "landing".into(),
         prefix: "scans/{date}/".into(),
         buffer_limit,
+        multipart_threshold: docvault_lambda::source::DEFAULT_MULTIPART_THRESHOLD,
+        part_size: docvault_lambda::source::DEFAULT_PART_SIZE,
     };
     let documents = list_documents(source, &options, date, at).await.unwrap();
     before_run();

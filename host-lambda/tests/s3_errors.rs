@@ -22,6 +22,7 @@ fn put() -> ObjectPut {
             key_id: Some("arn:aws:kms:us-east-1:1:key/x".into()),
         },
         if_none_match: true,
+        parts: None,
     }
 }
 

@@ -69,7 +69,22 @@ export interface DocumentRecord {
   object_key: string;
   /** Where the body came from, when it came from somewhere. */
   source?: string;
+  /** For a body stored in parts (an S3 multipart upload): how the store's checksum is formed. */
+  parts?: UploadParts;
   metadata: DocumentMetadata;
+}
+
+/**
+ * A body stored in parts: S3 keeps the SHA-256 of the parts' SHA-256 digests (reported as
+ * `<base64>-<count>`) instead of the body's SHA-256.
+ */
+export interface UploadParts {
+  /** Bytes per part (the last may be shorter). */
+  part_size: number;
+  /** Number of parts: `ceil(file_size / part_size)`, at least 1. */
+  count: number;
+  /** SHA-256 of the concatenated part digests. */
+  checksum: Checksum;
 }
 
 /** A document that was found but not stored, and why. */
@@ -166,6 +181,8 @@ export interface ObservedObject {
   size: number;
   /** As the store reports it or the host computed it; `null` or absent when unknown. */
   checksum?: Checksum | null;
+  /** When `checksum` is of parts (S3's `<base64>-<count>`), the count. */
+  checksum_parts?: number | null;
   /** Reported encryption; absent when not asked (then not judged). */
   encryption?: ObservedEncryption | null;
 }
@@ -232,6 +249,8 @@ export interface ObjectPut {
   /** `x-amz-tagging`. */
   tagging: string;
   encryption: Encryption;
+  /** Upload in parts of this layout (absent: one PUT). */
+  parts?: UploadParts;
   /** Send `If-None-Match: *`. */
   if_none_match: boolean;
 }

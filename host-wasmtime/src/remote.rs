@@ -115,7 +115,7 @@ pub fn incoming(manifest: &Manifest, bodies: Bodies) -> Box<dyn Iterator<Item = 
             let docs =
                 manifest.documents.clone().into_iter().map(move |document| {
                     match read_body(&root, document.document_id.as_str(), &document) {
-                        Ok(body) => Incoming::Document(GeneratedDocument { document, body }),
+                        Ok(body) => GeneratedDocument { document, body }.into(),
                         Err(reason) => Incoming::Failed(FailedDocument {
                             document_id: document.document_id.to_string(),
                             source: Some(
@@ -149,7 +149,7 @@ pub fn incoming(manifest: &Manifest, bodies: Bodies) -> Box<dyn Iterator<Item = 
                 .collect();
             let docs = generator.map(move |generated| {
                 match expected.remove(&generated.document.document_id) {
-                    Some(doc) if doc == generated.document => Incoming::Document(generated),
+                    Some(doc) if doc == generated.document => generated.into(),
                     _ => Incoming::Failed(FailedDocument {
                         document_id: generated.document.document_id.to_string(),
                         source: None,

@@ -3,7 +3,7 @@
 use docvault_core::{
     BackupDate, Document, DocumentId, DocumentMetadata, FailedDocument, FailureStage, Label,
     Layout, Manifest, ManifestError, ManifestHeader, Priority, Sha256Digest, SourceDescription,
-    Timestamp,
+    Timestamp, UploadParts,
 };
 use proptest::prelude::*;
 
@@ -34,6 +34,8 @@ prop_compose! {
         hash in any::<[u8; 32]>(),
         created in 0i64..4_000_000_000,
         source in proptest::option::of("[ -~]{0,12}"),
+        part_size in proptest::option::of(1u64 << 20..1 << 30),
+        parts_hash in any::<[u8; 32]>(),
     ) -> Document {
         let document_id = DocumentId::new(&id).expect("generated ids are valid");
         Document {
@@ -45,6 +47,11 @@ prop_compose! {
             checksum: Sha256Digest(hash),
             content_type: "application/octet-stream".into(),
             source,
+            parts: part_size.map(|part_size| UploadParts {
+                part_size,
+                count: u32::try_from(UploadParts::count_for(size, part_size)).expect("few parts"),
+                checksum: Sha256Digest(parts_hash),
+            }),
             metadata: DocumentMetadata {
                 department: Label::new(department).expect("label"),
                 priority,

@@ -60,3 +60,38 @@ fn schema_rejects_broken_manifests() {
         assert!(!v.is_valid(&m), "schema accepted a manifest with {name}");
     }
 }
+
+/// A document stored in parts: the schema and the parser accept its `parts`, and both refuse a
+/// malformed one (the parser also checks that the parts can hold the body).
+#[test]
+fn parts_of_a_multipart_document() {
+    let v = validator();
+    let mut m: Value = serde_json::from_str(&CASES[2].manifest().to_json()).expect("JSON");
+    let size = m["documents"][0]["file_size"].as_u64().expect("size");
+    let part_size = size.div_ceil(3).max(1);
+    m["documents"][0]["parts"] = json!({
+        "part_size": part_size,
+        "count": size.div_ceil(part_size).max(1),
+        "checksum": format!("sha256:{}", "ab".repeat(32)),
+    });
+    assert!(
+        v.is_valid(&m),
+        "{:?}",
+        v.iter_errors(&m).map(|e| e.to_string()).collect::<Vec<_>>()
+    );
+    let parsed = docvault_core::Manifest::from_json(&m.to_string()).expect("parses");
+    assert_eq!(
+        parsed.documents[0].parts.map(|p| p.part_size),
+        Some(part_size)
+    );
+    let mut unknown = m.clone();
+    unknown["documents"][0]["parts"]["etag"] = json!("x");
+    assert!(!v.is_valid(&unknown));
+    let mut zero = m.clone();
+    zero["documents"][0]["parts"]["count"] = json!(0);
+    assert!(!v.is_valid(&zero));
+    let mut wrong = m;
+    wrong["documents"][0]["parts"]["count"] = json!(size.div_ceil(part_size) + 5);
+    let err = docvault_core::Manifest::from_json(&wrong.to_string()).expect_err("too many parts");
+    assert!(err.to_string().contains("cannot hold file_size"), "{err}");
+}

@@ -112,3 +112,47 @@ def test_large_source_objects_stream_into_a_store_that_checks_their_checksums(s3
         head = s3.head_object(Bucket=bucket, Key=doc["object_key"], ChecksumMode="ENABLED")
         assert base64.b64decode(head["ChecksumSHA256"]) == hashlib.sha256(body).digest()
         assert s3.get_object(Bucket=bucket, Key=doc["object_key"])["Body"].read() == body
+
+
+def test_parts_are_checked_by_a_store_that_validates_checksums(s3s, start_lambda):
+    """A multipart upload to s3s-fs. A part corrupted in flight is refused, the upload is
+    abandoned and the document recorded as failed; without the fault the stored object is the
+    source, byte for byte. s3s-fs keeps no checksum for objects uploaded in parts, so a
+    verification there reports the object as unverified instead of passing it."""
+    s3 = boto3.client("s3", endpoint_url=f"http://127.0.0.1:{s3s}", region_name="us-east-1",
+                      aws_access_key_id=ACCESS, aws_secret_access_key=SECRET,
+                      config=boto3.session.Config(s3={"addressing_style": "path"}))
+    bucket, source = "docvault-parts", "docvault-parts-landing"
+    s3.create_bucket(Bucket=bucket)
+    s3.create_bucket(Bucket=source)
+    mib = 1024 * 1024
+    big = os.urandom(11 * mib + 123)
+    s3.put_object(Bucket=source, Key="finance/archive.zip", Body=big)
+    proxy = FaultProxy("127.0.0.1", s3s)
+    proxy.corrupt_paths = [b"partNumber=2&"]
+    fn = start_lambda({"BACKUP_BUCKET": bucket, "ENVIRONMENT": "dev", "KMS_KEY_ID": "none",
+                       "DOCUMENT_SOURCE": f"s3://{source}/", "MAX_ATTEMPTS": "1",
+                       "MULTIPART_THRESHOLD_BYTES": str(5 * mib),
+                       "MULTIPART_PART_BYTES": str(5 * mib),
+                       "AWS_ACCESS_KEY_ID": ACCESS, "AWS_SECRET_ACCESS_KEY": SECRET},
+                      endpoint=proxy.url)
+    try:
+        result = fn.invoke(SCHEDULED)
+        assert not result.ok and result.error_type == "Retryable.Incomplete", result.payload
+        listed = [o["Key"] for o in s3.list_objects_v2(Bucket=bucket).get("Contents", [])]
+        assert not [k for k in listed if k.startswith(DAY + "documents/")], listed
+        assert DAY + "manifest.json" not in listed
+
+        proxy.corrupt_paths = []
+        result = fn.invoke(SCHEDULED)
+        assert result.ok, result.payload
+        manifest = json.loads(s3.get_object(Bucket=bucket, Key=DAY + "manifest.json")["Body"].read())
+        (doc,) = manifest["documents"]
+        assert doc["checksum"] == "sha256:" + hashlib.sha256(big).hexdigest()
+        assert doc["parts"]["count"] == 3
+        assert s3.get_object(Bucket=bucket, Key=doc["object_key"])["Body"].read() == big
+        verified = fn.invoke({"action": "verify", "date": "2026-11-27"})
+        assert not verified.ok and verified.error_type == "Fatal.VerificationFailed"
+        assert "no checksum " + doc["object_key"] in verified.payload["errorMessage"]
+    finally:
+        proxy.down()
