@@ -16,7 +16,7 @@ use std::io;
 use serde::{Deserialize, Serialize};
 
 use crate::layout::Layout;
-use crate::model::{BackupDate, Document, DocumentId, Label, Timestamp, UploadParts};
+use crate::model::{BackupDate, Document, DocumentId, Label, Timestamp};
 
 /// The manifest format this crate writes and reads.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -269,6 +269,21 @@ pub enum AssembleError {
         /// Where keys of this day must start.
         expected_prefix: String,
     },
+    /// A document's `parts` cannot describe its body.
+    #[error(
+        "document `{id}` says {count} parts of {part_size} bytes, which cannot hold its \
+         {file_size} bytes: count the parts with `UploadParts::count_for`"
+    )]
+    BadParts {
+        /// The document.
+        id: DocumentId,
+        /// Parts declared.
+        count: u32,
+        /// Part size declared.
+        part_size: u64,
+        /// The body's size.
+        file_size: u64,
+    },
     /// A document is listed both as stored and as failed.
     #[error(
         "document `{0}` is listed both as stored and as failed: report each document once, with \
@@ -313,6 +328,16 @@ impl Manifest {
                     id: d.document_id.clone(),
                     key: d.object_key.clone(),
                     expected_prefix: prefix,
+                });
+            }
+            if let Some(p) = &d.parts
+                && !p.holds(d.file_size)
+            {
+                return Err(AssembleError::BadParts {
+                    id: d.document_id.clone(),
+                    count: p.count,
+                    part_size: p.part_size,
+                    file_size: d.file_size,
                 });
             }
             if i > 0 {
@@ -526,15 +551,14 @@ impl Manifest {
                     first,
                 }));
             }
-            if let Some(parts) = &d.parts {
-                let expected = UploadParts::count_for(d.file_size, parts.part_size);
-                if parts.part_size == 0 || u64::from(parts.count) != expected {
-                    return Err(doc_err(DocumentProblem::Parts {
-                        count: parts.count,
-                        part_size: parts.part_size,
-                        file_size: d.file_size,
-                    }));
-                }
+            if let Some(parts) = &d.parts
+                && !parts.holds(d.file_size)
+            {
+                return Err(doc_err(DocumentProblem::Parts {
+                    count: parts.count,
+                    part_size: parts.part_size,
+                    file_size: d.file_size,
+                }));
             }
         }
         let mut failed_ids: BTreeMap<&str, usize> = BTreeMap::new();

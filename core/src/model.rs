@@ -399,6 +399,12 @@ impl UploadParts {
         file_size.div_ceil(part_size.max(1)).max(1)
     }
 
+    /// Whether these parts can be those of a body of `file_size` bytes (a positive part size,
+    /// and [`count_for`](Self::count_for) parts).
+    pub fn holds(&self, file_size: u64) -> bool {
+        self.part_size > 0 && u64::from(self.count) == Self::count_for(file_size, self.part_size)
+    }
+
     /// What S3 reports as the object's `x-amz-checksum-sha256`: `<base64>-<count>`.
     pub fn store_checksum(&self) -> String {
         format!("{}-{}", self.checksum.to_base64(), self.count)

@@ -12,12 +12,15 @@
 //!   Bodies up to [`SourceOptions::buffer_limit`] are kept from that one read and uploaded from
 //!   memory; larger ones are not held: they are streamed from the source a second time straight
 //!   into the backup `PutObject`, whose `x-amz-checksum-sha256` (from the first read) makes S3
-//!   refuse anything that differs. Memory is bounded by the upload concurrency times the limit.
+//!   refuse anything that differs.
 //! * **Large objects go in parts.** Above [`SourceOptions::multipart_threshold`] an object is
 //!   hashed part by part too, and uploaded as a multipart upload, each part with its own
 //!   SHA-256 (S3 checks each). S3 then keeps the SHA-256 of the parts' digests, which the
 //!   manifest records next to the body's SHA-256 ([`docvault_core::UploadParts`]), so such an
-//!   object is verified without reading it too.
+//!   object is verified without reading it too. At most
+//!   [`MULTIPART_UPLOADS_AT_ONCE`](crate::store::MULTIPART_UPLOADS_AT_ONCE) run at once, each
+//!   holding one part, so bodies in memory stay within `UPLOAD_CONCURRENCY` x
+//!   `SOURCE_BUFFER_BYTES` + 4 x `MULTIPART_PART_BYTES` (192 MiB by default).
 //! * **Nothing disappears.** An object that cannot be read (deleted or replaced after the
 //!   listing, archived in Glacier, permission denied), whose key is not a valid document id, or
 //!   that would need more than 10,000 parts, is recorded as a failed document with the reason;
@@ -43,8 +46,9 @@ pub const MIN_PART_SIZE: u64 = 5 * 1024 * 1024;
 /// The most parts one multipart upload may have (S3: 10,000).
 pub const MAX_PARTS: u64 = 10_000;
 
-/// Default [`SourceOptions::buffer_limit`]: 8 MiB.
-pub const DEFAULT_BUFFER_LIMIT: u64 = 8 * 1024 * 1024;
+/// Default [`SourceOptions::buffer_limit`]: 4 MiB (with the default 32 uploads at once and 4
+/// multipart uploads of 16 MiB parts, at most 192 MiB of bodies in memory).
+pub const DEFAULT_BUFFER_LIMIT: u64 = 4 * 1024 * 1024;
 
 /// Default [`SourceOptions::multipart_threshold`]: 64 MiB.
 pub const DEFAULT_MULTIPART_THRESHOLD: u64 = 64 * 1024 * 1024;
@@ -101,8 +105,10 @@ pub async fn list_documents<S: ObjectStore>(
             tracing::debug!(key = %object.key, "skipping a folder marker");
             continue;
         }
+        let Some(relative) = object.key.strip_prefix(&prefix).map(str::to_owned) else {
+            continue;
+        };
         let uri = format!("s3://{}/{}", options.bucket, object.key);
-        let relative = object.key[prefix.len()..].to_owned();
         let failed = |reason: String| {
             Incoming::Failed(FailedDocument {
                 document_id: relative.clone(),

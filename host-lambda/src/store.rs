@@ -6,6 +6,7 @@
 
 use std::collections::HashMap;
 use std::future::Future;
+use std::sync::Arc;
 
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::primitives::ByteStream;
@@ -14,6 +15,7 @@ use aws_sdk_s3::types::{
 };
 use bytes::{Bytes, BytesMut};
 use docvault_core::{Encryption, ObjectPut, Sha256Digest, Sha256Hasher, UploadParts};
+use tokio::sync::Semaphore;
 
 /// What the store says about an existing object.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -136,7 +138,13 @@ pub trait ObjectStore: Clone + Send + Sync + 'static {
 pub struct S3Store {
     client: aws_sdk_s3::Client,
     bucket: String,
+    /// Multipart uploads in flight at once (each holds one part in memory).
+    multipart_gate: Arc<Semaphore>,
 }
+
+/// Multipart uploads one [`S3Store`] runs at once: each holds a part in memory, so this bounds
+/// their memory to this many parts whatever the upload concurrency.
+pub const MULTIPART_UPLOADS_AT_ONCE: usize = 4;
 
 impl S3Store {
     /// A store writing into `bucket` through `client`.
@@ -144,6 +152,7 @@ impl S3Store {
         Self {
             client,
             bucket: bucket.into(),
+            multipart_gate: Arc::new(Semaphore::new(MULTIPART_UPLOADS_AT_ONCE)),
         }
     }
 
@@ -275,6 +284,11 @@ impl S3Store {
         parts: &UploadParts,
         body: ByteStream,
     ) -> Result<(), StoreError> {
+        let _slot = self
+            .multipart_gate
+            .acquire()
+            .await
+            .map_err(|e| StoreError::Transient(format!("multipart uploads stopped: {e}")))?;
         let metadata: HashMap<String, String> = put.metadata.clone().into_iter().collect();
         let mut create = self
             .client

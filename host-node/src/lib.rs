@@ -270,6 +270,7 @@ export type ManifestErrorCode =
   | "duplicate_document_id"
   | "duplicate_object_key"
   | "key_outside_day"
+  | "bad_parts"
   | "invalid_failure"
   | "count_mismatch"
   | "status_mismatch";
@@ -349,6 +350,7 @@ fn assemble_code(e: &AssembleError) -> &'static str {
         AssembleError::DuplicateDocumentId(_) => "duplicate_document_id",
         AssembleError::DuplicateObjectKey { .. } => "duplicate_object_key",
         AssembleError::KeyOutsideDay { .. } => "key_outside_day",
+        AssembleError::BadParts { .. } => "bad_parts",
         AssembleError::StoredAndFailed(_) => "stored_and_failed",
         AssembleError::DuplicateFailure(_) => "duplicate_failure",
         // `AssembleError` is non-exhaustive: a new rule is still an input the caller must fix.

@@ -158,6 +158,11 @@ describe('buildManifest, buildManifestJson', () => {
       () => dv.buildManifest(header(1), [{ ...docs[0], object_key: 'backups/2026-11-26/documents/x' }]),
       'key_outside_day',
     );
+    throwsCode(
+      () => dv.buildManifest(header(1), [{ ...docs[0], parts: { part_size: 1, count: 1, checksum: docs[0].checksum } }]),
+      'bad_parts',
+      /cannot hold/,
+    );
     const fail = (id) => ({ document_id: id, stage: 'read', reason: 'gone', attempts: 1 });
     throwsCode(() => dv.buildManifest(header(1), [docs[0]], [fail(docs[0].document_id)]), 'stored_and_failed');
     throwsCode(() => dv.buildManifest(header(1), [], [fail('x'), fail('x')]), 'duplicate_failure');
@@ -305,6 +310,24 @@ describe('verifyObjects', () => {
     assert.equal(r.verified, count);
     // Without an expectation, encryption is not judged.
     assert.deepEqual(dv.verifyObjects(manifest, objects).encryption_mismatch, []);
+  });
+  test('objects stored in parts are checked against their parts checksum', () => {
+    // A manifest whose first document went up in 2 parts: S3 reports `<base64>-2` for it.
+    const parted = structuredClone(manifest);
+    const doc = parted.documents[0];
+    const partsChecksum = dv.sha256Checksum(new TextEncoder().encode('digests of the parts'));
+    doc.parts = { part_size: Math.ceil(doc.file_size / 2), count: 2, checksum: partsChecksum };
+    const objects = listing();
+    const i = objects.findIndex((o) => o.key === doc.object_key);
+    objects[i] = { ...objects[i], checksum: partsChecksum, checksum_parts: 2 };
+    assert.equal(dv.verifyObjects(parted, objects).verified, count);
+    objects[i].checksum_parts = 3;
+    const r = dv.verifyObjects(parted, objects);
+    assert.equal(r.verified, count - 1);
+    assert.equal(r.checksum_mismatch[0].actual, `${partsChecksum} of 3 parts`);
+    // Parts that cannot hold the body are refused with the core's message.
+    throwsCode(() => dv.verifyObjects({ ...parted, documents: [{ ...doc, parts: { ...doc.parts, count: 9 } }, ...parted.documents.slice(1)] }, objects),
+      'bad_parts', /cannot hold file_size/);
   });
   test('errors', () => {
     throwsCode(() => dv.verifyObjects({ ...manifest, total_documents: 1 }, []), 'count_mismatch');

@@ -23,6 +23,7 @@ export const CODES = [
   'duplicate_document_id',
   'duplicate_object_key',
   'key_outside_day',
+  'bad_parts',
   'invalid_failure',
   'count_mismatch',
   'status_mismatch',
