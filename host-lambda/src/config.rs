@@ -41,6 +41,9 @@ pub enum MetricsMode {
 pub struct Config {
     /// `BACKUP_BUCKET`.
     pub bucket: String,
+    /// `RESTORE_BUCKET`: the other bucket a `restore` event may write into (optional; without
+    /// it restores go to another prefix of the backup bucket only).
+    pub restore_bucket: Option<String>,
     /// `BACKUP_PREFIX` (optional key prefix inside the bucket).
     pub prefix: String,
     /// `ENVIRONMENT`.
@@ -113,18 +116,24 @@ impl Config {
             ConfigError::Invalid { name, value, hint }
         };
 
-        let bucket = required("BACKUP_BUCKET", "set it to the backup bucket's name")?;
-        if !(3..=63).contains(&bucket.len())
-            || !bucket
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.')
-        {
-            return Err(invalid(
-                "BACKUP_BUCKET",
-                bucket,
-                "use an S3 bucket name: 3-63 characters of a-z, 0-9, '-' and '.'",
-            ));
-        }
+        let bucket_name = |name: &'static str, value: String| {
+            if is_bucket_name(&value) {
+                Ok(value)
+            } else {
+                Err(invalid(
+                    name,
+                    value,
+                    "use an S3 bucket name: 3-63 characters of a-z, 0-9, '-' and '.'",
+                ))
+            }
+        };
+        let bucket = bucket_name(
+            "BACKUP_BUCKET",
+            required("BACKUP_BUCKET", "set it to the backup bucket's name")?,
+        )?;
+        let restore_bucket = get("RESTORE_BUCKET")
+            .map(|b| bucket_name("RESTORE_BUCKET", b))
+            .transpose()?;
         let prefix_raw = get("BACKUP_PREFIX").unwrap_or_default();
         let prefix = normalize_prefix(&prefix_raw).map_err(|v| {
             invalid(
@@ -258,6 +267,7 @@ impl Config {
         )? as u32;
         Ok(Self {
             bucket,
+            restore_bucket,
             prefix,
             environment,
             kms_key_id,
@@ -269,6 +279,14 @@ impl Config {
             max_attempts,
         })
     }
+}
+
+/// Whether `name` can be an S3 bucket name (3-63 characters of a-z, 0-9, '-' and '.').
+fn is_bucket_name(name: &str) -> bool {
+    (3..=63).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.')
 }
 
 #[cfg(test)]
@@ -312,6 +330,20 @@ mod tests {
             e.to_string(),
             "environment variable BACKUP_BUCKET is not set: set it to the backup bucket's name"
         );
+        let mut vars = BASE.to_vec();
+        vars.push(("RESTORE_BUCKET", "Not_A_Bucket"));
+        assert_eq!(
+            config(&vars).unwrap_err().to_string(),
+            "environment variable RESTORE_BUCKET=\"Not_A_Bucket\" is invalid: use an S3 bucket \
+             name: 3-63 characters of a-z, 0-9, '-' and '.'"
+        );
+        vars.pop();
+        vars.push(("RESTORE_BUCKET", "restores-prod"));
+        assert_eq!(
+            config(&vars).unwrap().restore_bucket.as_deref(),
+            Some("restores-prod")
+        );
+        assert_eq!(config(&BASE).unwrap().restore_bucket, None);
         let mut vars = BASE.to_vec();
         vars.push(("UPLOAD_CONCURRENCY", "0"));
         assert!(

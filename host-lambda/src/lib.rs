@@ -46,6 +46,8 @@ pub struct App<S> {
     pub metrics: MetricsSink,
     /// The source bucket's store, when `DOCUMENT_SOURCE` is `s3://...`.
     pub source: Option<S>,
+    /// The store of `RESTORE_BUCKET`, when set: the one other bucket restores may write into.
+    pub restore_target: Option<S>,
 }
 
 /// Why an invocation failed. `error_type` tells Lambda (and people) whether a retry can help.
@@ -93,14 +95,14 @@ pub enum HandlerError {
     Restore(#[from] RestoreError),
     /// Some documents were not restored.
     #[error(
-        "restore of {date} into {to_prefix} is incomplete: {failed} of {requested} documents \
+        "restore of {date} into {to} is incomplete: {failed} of {requested} documents \
          were not restored: {summary}"
     )]
     RestoreIncomplete {
         /// The day.
         date: String,
-        /// Where to.
-        to_prefix: String,
+        /// Where to: `s3://bucket/prefix`.
+        to: String,
         /// Documents asked for.
         requested: u64,
         /// Documents not restored.
@@ -240,10 +242,12 @@ pub async fn handle<S: ObjectStore>(
     }
 }
 
-/// `{"action": "restore", "date": "YYYY-MM-DD", "to_prefix": "restores/x/", "document": ID?,
-/// "overwrite": bool?}`: copies the day's documents (or one) to `to_prefix` in the same bucket,
-/// each checked against the manifest's SHA-256 before it is written (with SSE-KMS and
-/// `x-amz-checksum-sha256`, create-only unless `overwrite`).
+/// `{"action": "restore", "date": "YYYY-MM-DD", "to_prefix": "restores/x/", "to_bucket": B?,
+/// "document": ID?, "overwrite": bool?}`: copies the day's documents (or one) to `to_prefix` in
+/// the backup bucket (outside `backups/`), or in `to_bucket` when that is the configured
+/// `RESTORE_BUCKET`; each streams from the backup into its target PUT, checked against the
+/// manifest's SHA-256 on the way (with SSE-KMS and `x-amz-checksum-sha256`, create-only unless
+/// `overwrite`).
 async fn handle_restore<S: ObjectStore>(
     app: &App<S>,
     event: &Value,
@@ -266,15 +270,37 @@ async fn handle_restore<S: ObjectStore>(
         Some(Value::String(id)) => Some(id.clone()),
         Some(v) => return Err(bad(format!("`document` is {v}: send a document id"))),
     };
+    let config = &app.config;
+    let (target, to_bucket) = match event.get("to_bucket") {
+        None | Some(Value::Null) => (&app.store, None),
+        Some(Value::String(b)) if *b == config.bucket => (&app.store, None),
+        Some(Value::String(b)) => match (&app.restore_target, &config.restore_bucket) {
+            (Some(store), Some(allowed)) if allowed == b => (store, Some(b.clone())),
+            (_, allowed) => {
+                return Err(HandlerError::Restore(RestoreError::UnsafeTarget(format!(
+                    "to_bucket {b:?} is not a bucket this function restores into: use the \
+                     backup bucket {:?}{}",
+                    config.bucket,
+                    match allowed {
+                        Some(a) => format!(" or the restore bucket {a:?}"),
+                        None => " (another bucket needs RESTORE_BUCKET: the stack's \
+                                 RestoreBucketName parameter, which also grants the writes)"
+                            .into(),
+                    }
+                ))));
+            }
+        },
+        Some(v) => return Err(bad(format!("`to_bucket` is {v}: send a bucket name"))),
+    };
     let overwrite = match event.get("overwrite") {
         None => false,
         Some(v) => v
             .as_bool()
             .ok_or_else(|| bad(format!("`overwrite` is {v}: send true or false")))?,
     };
-    let config = &app.config;
     let request = PrefixRestore {
         date,
+        to_bucket: to_bucket.clone(),
         to_prefix: to_prefix.clone(),
         document,
         overwrite,
@@ -285,12 +311,13 @@ async fn handle_restore<S: ObjectStore>(
         },
         concurrency: config.concurrency,
     };
-    tracing::info!(%date, to_prefix, overwrite, "starting restore");
-    let report = restore_to_prefix(&app.store, &request).await?;
+    tracing::info!(%date, ?to_bucket, to_prefix, overwrite, "starting restore");
+    let report = restore_to_prefix(&app.store, target, &request).await?;
     if report.failed.is_empty() {
         return Ok(json!({
             "action": "restore",
             "date": date.to_string(),
+            "to_bucket": to_bucket.as_deref().unwrap_or(&config.bucket),
             "to_prefix": to_prefix,
             "requested": report.requested,
             "restored": report.restored,
@@ -306,7 +333,10 @@ async fn handle_restore<S: ObjectStore>(
         .collect();
     Err(HandlerError::RestoreIncomplete {
         date: date.to_string(),
-        to_prefix,
+        to: format!(
+            "s3://{}/{to_prefix}",
+            to_bucket.as_deref().unwrap_or(&config.bucket)
+        ),
         requested: report.requested,
         failed: report.failed.len() as u64,
         summary: summary.join("; "),

@@ -60,9 +60,14 @@ async fn main() -> ExitCode {
         DocumentSource::S3(options) => Some(S3Store::new(s3.clone(), options.bucket.clone())),
         DocumentSource::Generator { .. } => None,
     };
+    let restore_target = config
+        .restore_bucket
+        .as_ref()
+        .map(|b| S3Store::new(s3.clone(), b.clone()));
     let app = App {
         store: S3Store::new(s3, config.bucket.clone()),
         source,
+        restore_target,
         config,
         metrics,
     };

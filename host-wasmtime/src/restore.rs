@@ -1,24 +1,24 @@
 //! `restore --dest s3://...`: a day, or one document, from a bucket into a local directory,
-//! byte for byte, checking every checksum (the download and the check are the Lambda crate's
-//! [`docvault_lambda::restore`], shared with the Lambda's restore into a prefix).
+//! byte for byte, checking every checksum (the checked stream is the Lambda crate's
+//! [`docvault_lambda::restore::open_checked`], shared with the Lambda's restore into a prefix).
 //!
 //! Rules, as for a local restore (`docvault restore`):
 //! * files keep their paths below the day's `documents/`;
 //! * nothing is written when any target exists, unless `overwrite`;
-//! * a document whose bytes do not match the manifest's SHA-256 is reported (kind `integrity`)
-//!   and leaves no file behind; a good one is written to a temporary file in the target
-//!   directory, flushed, and renamed into place, so a crash never leaves a partial file under
-//!   the document's name.
+//! * each object streams into a temporary file in its target directory while it is hashed; the
+//!   file is flushed and renamed into place only when size and SHA-256 are the manifest's, so
+//!   a document whose bytes were altered (kind `integrity`), or a crash, never leaves a file
+//!   under the document's name. Memory stays at about one chunk per transfer, whatever the size.
 
 use std::fs;
-use std::io::Write as _;
 use std::path::{Component, Path, PathBuf};
 
-use docvault_core::BackupDate;
+use docvault_core::{BackupDate, Document};
 use docvault_lambda::restore::{
-    FetchError, NotRestored, RestoreError, RestoreReport, fetch_checked, relative_path, selection,
+    FetchError, NotRestored, RestoreError, RestoreReport, open_checked, relative_path, selection,
 };
 use docvault_lambda::store::{ObjectStore, StoreError};
+use tokio::io::AsyncWriteExt as _;
 use tokio::task::JoinSet;
 
 /// Restores `date` (or one `document`) from `store` under `prefix` into `to`.
@@ -74,42 +74,72 @@ pub async fn restore_day<S: ObjectStore>(
             };
             let store = store.clone();
             let key = format!("{prefix}{}", doc.object_key);
-            tasks.spawn(async move {
-                let body = fetch_checked(&store, &key, &doc).await;
-                (doc, target, key, body)
-            });
+            tasks.spawn(async move { restore_file(&store, &key, &doc, &target).await });
         }
         let Some(joined) = tasks.join_next().await else {
             break;
         };
-        let (doc, target, key, body) =
-            joined.map_err(|e| StoreError::Transient(format!("a download task failed: {e}")))?;
-        let fail = |kind, error: String| NotRestored {
-            document_id: doc.document_id.to_string(),
-            key: key.clone(),
-            kind,
-            error,
-        };
-        let body = match body {
-            Ok(body) => body,
-            Err(FetchError::Failed(kind, error)) => {
-                report.failed.push(fail(kind, error));
-                continue;
-            }
-            Err(FetchError::Fatal(e)) => return Err(e.into()),
-        };
-        match write_whole(&target, &body) {
-            Ok(()) => {
+        match joined
+            .map_err(|e| StoreError::Transient(format!("a download task failed: {e}")))??
+        {
+            Ok(bytes) => {
                 report.restored += 1;
-                report.bytes += body.len() as u64;
+                report.bytes += bytes;
             }
-            Err(e) => report
-                .failed
-                .push(fail("write", format!("{}: {e}", target.display()))),
+            Err(failed) => report.failed.push(failed),
         }
     }
     report.failed.sort_by(|a, b| a.key.cmp(&b.key));
     Ok(report)
+}
+
+/// Streams `key` into `target` through a checked stream, a flushed temporary file and a rename.
+async fn restore_file<S: ObjectStore>(
+    store: &S,
+    key: &str,
+    doc: &Document,
+    target: &Path,
+) -> Result<Result<u64, NotRestored>, StoreError> {
+    let fail = |kind, error: String| NotRestored {
+        document_id: doc.document_id.to_string(),
+        key: key.to_owned(),
+        kind,
+        error,
+    };
+    let (mut body, verdict) = match open_checked(store, key, doc).await {
+        Ok(opened) => opened,
+        Err(FetchError::Failed(kind, error)) => return Ok(Err(fail(kind, error))),
+        Err(FetchError::Fatal(e)) => return Err(e),
+    };
+    let dir = target.parent().unwrap_or(Path::new("."));
+    let name = target
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let temp = dir.join(format!(".{name}.docvault-restore-{}", std::process::id()));
+    // (what failed, why): `store` while reading, `write` while writing.
+    let write = async {
+        let local = |e: std::io::Error| ("write", format!("{}: {e}", target.display()));
+        tokio::fs::create_dir_all(dir).await.map_err(local)?;
+        let mut file = tokio::fs::File::create(&temp).await.map_err(local)?;
+        while let Some(chunk) = body.next().await {
+            // A refused body ends here, before its last chunk reaches the file.
+            let chunk = chunk.map_err(|e| ("store", format!("reading {key}: {e}")))?;
+            file.write_all(&chunk).await.map_err(local)?;
+        }
+        file.sync_all().await.map_err(local)?;
+        drop(file);
+        tokio::fs::rename(&temp, target).await.map_err(local)
+    };
+    let written: Result<(), (&'static str, String)> = write.await;
+    if written.is_err() {
+        let _ = tokio::fs::remove_file(&temp).await;
+    }
+    Ok(match (written, verdict.refused()) {
+        (Ok(()), _) => Ok(doc.file_size),
+        (Err(_), Some(reason)) => Err(fail("integrity", reason.to_owned())),
+        (Err((kind, error)), None) => Err(fail(kind, error)),
+    })
 }
 
 /// `root/rel` when `rel` is a relative path of plain names.
@@ -117,25 +147,4 @@ fn below(root: &Path, rel: &str) -> Option<PathBuf> {
     let path = Path::new(rel);
     (!rel.is_empty() && path.components().all(|c| matches!(c, Component::Normal(_))))
         .then(|| root.join(path))
-}
-
-/// Writes `body` at `target` through a flushed temporary file and a rename.
-fn write_whole(target: &Path, body: &[u8]) -> std::io::Result<()> {
-    let dir = target.parent().unwrap_or(Path::new("."));
-    fs::create_dir_all(dir)?;
-    let name = target
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let temp = dir.join(format!(".{name}.docvault-restore-{}", std::process::id()));
-    let result = (|| {
-        let mut file = fs::File::create(&temp)?;
-        file.write_all(body)?;
-        file.sync_all()?;
-        fs::rename(&temp, target)
-    })();
-    if result.is_err() {
-        let _ = fs::remove_file(&temp);
-    }
-    result
 }

@@ -371,15 +371,24 @@ def test_s3_restore_is_byte_identical_and_refuses_tampered_objects(runner, s3s, 
     runner([*restore, "--to", str(day), "--overwrite", "-q"], env=S3S_ENV).ok()
     assert cmp_trees(src, day) == 45
 
-    # A tampered object: that document fails with a clear error and leaves no file; the rest land.
+    # Tampered objects, one shorter and one of the very same size (its last byte changed): each
+    # fails with a clear error and leaves no file, not even a temporary one; the rest land.
     key = f"r/{DAY_DIR}/documents/hr/memo-007.txt"
     s3.put_object(Bucket=bucket, Key=key, Body=b"tampered", ChecksumAlgorithm="SHA256")
+    same_size = f"r/{DAY_DIR}/documents/finance/2026/q1-report.pdf"
+    original = s3.get_object(Bucket=bucket, Key=same_size)["Body"].read()
+    s3.put_object(Bucket=bucket, Key=same_size, Body=original[:-1] + bytes([original[-1] ^ 1]),
+                  ChecksumAlgorithm="SHA256")
     again = tmp_path / "again"
     run = runner([*restore, "--to", str(again), "--json"], env=S3S_ENV)
     assert run.code == 1
     report = run.json()
-    assert [(f["document_id"], f["kind"]) for f in report["failed"]] == [("hr/memo-007.txt", "integrity")]
-    assert "altered after the backup" in report["failed"][0]["error"]
-    assert report["restored"] == 44
+    assert [(f["document_id"], f["kind"]) for f in report["failed"]] == [
+        ("finance/2026/q1-report.pdf", "integrity"), ("hr/memo-007.txt", "integrity")]
+    assert all("altered after the backup" in f["error"] for f in report["failed"])
+    assert f"holds {len(original)} bytes with sha256:" in report["failed"][0]["error"]
+    assert report["restored"] == 43
     assert not (again / "hr" / "memo-007.txt").exists()
-    assert not [p for p in (again / "hr").iterdir() if "docvault-restore" in p.name]
+    assert not (again / "finance" / "2026" / "q1-report.pdf").exists()
+    for folder in (again / "hr", again / "finance" / "2026"):
+        assert not [p for p in folder.iterdir() if "docvault-restore" in p.name]

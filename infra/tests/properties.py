@@ -250,6 +250,7 @@ EXPECTED_ACTIONS = {
     "SendFailedInvocationsToDlq": {"sqs:SendMessage"},
     "ReadSourceObjects": {"s3:GetObject"},
     "ListSourcePrefix": {"s3:ListBucket"},
+    "WriteRestoredObjects": {"s3:PutObject", "s3:PutObjectTagging", "s3:AbortMultipartUpload"},
     "PutMetricsInBackupNamespace": {"cloudwatch:PutMetricData"},
 }
 
@@ -310,13 +311,19 @@ def check_role_least_privilege(t: R) -> None:
         c, _ = by_sid[sid]
         assert c is not None and conds[c] == {"Fn::Not": [{"Fn::Equals": [{"Ref": "SourceBucketName"}, ""]}]}, \
             f"{sid} only when a source bucket is set"
+    c, restore = by_sid["WriteRestoredObjects"]
+    assert c is not None and conds[c] == {"Fn::Not": [{"Fn::Equals": [{"Ref": "RestoreBucketName"}, ""]}]}, \
+        "writes into another bucket only when a restore bucket is set"
+    assert [sub_text(r) for r in resources("WriteRestoredObjects")] == \
+        ["arn:${AWS::Partition}:s3:::${RestoreBucketName}/*"], "restores write into the restore bucket only"
+    conditional = ("ReadSourceObjects", "ListSourcePrefix", "WriteRestoredObjects", "PutMetricsInBackupNamespace")
     for sid in EXPECTED_ACTIONS:
-        if sid not in ("ReadSourceObjects", "ListSourcePrefix", "PutMetricsInBackupNamespace"):
+        if sid not in conditional:
             assert by_sid[sid][0] is None
 
 
 # ------------------------------------------------------------------- compute
-ENV_VARS = {"BACKUP_BUCKET", "ENVIRONMENT", "KMS_KEY_ID", "DOCUMENT_SOURCE", "DOCUMENT_COUNT",
+ENV_VARS = {"BACKUP_BUCKET", "ENVIRONMENT", "KMS_KEY_ID", "DOCUMENT_SOURCE", "RESTORE_BUCKET", "DOCUMENT_COUNT",
             "UPLOAD_CONCURRENCY", "METRICS_MODE", "METRICS_NAMESPACE", "RUST_LOG"}
 
 
@@ -337,6 +344,8 @@ def check_function(t: R) -> None:
     assert is_ref(env["METRICS_MODE"], "MetricsMode") and is_ref(env["METRICS_NAMESPACE"], "MetricsNamespace")
     assert env["DOCUMENT_SOURCE"] == {"Fn::If": ["HasSourceBucket", {"Fn::Sub": "s3://${SourceBucketName}/${SourcePrefix}"},
                                                  "generator"]}
+    assert env["RESTORE_BUCKET"] == {"Fn::If": ["HasRestoreBucket", {"Ref": "RestoreBucketName"},
+                                                {"Ref": "AWS::NoValue"}]}
     params = t["Parameters"]
     assert params["DocumentCount"]["Default"] == 500 and params["UploadConcurrency"]["Default"] == 32
     assert params["MetricsMode"]["Default"] == "emf" and params["MetricsNamespace"]["Default"] == "BackupSystem"

@@ -26,6 +26,7 @@ BASE_SOURCE_PARAMS = {
     "Environment": "dev",
     "SourceBucketName": "business-drop",
     "SourcePrefix": "incoming/{date}/",
+    "RestoreBucketName": "audit-restores",
     "MetricsMode": "put-metric-data",
     "ReservedConcurrency": "5",
     "DocumentCount": "750",
@@ -140,10 +141,12 @@ def test_role_and_policies_default_stack(moto_url, deployed):
     assert [s["Principal"] for s in trust["Statement"]] == [{"Service": "lambda.amazonaws.com"}]
     assert {t["Key"] for t in r.get("Tags", [])} == {"Environment", "Purpose", "iac-rlhf-amazon"}
     assert iam.list_attached_role_policies(RoleName=role)["AttachedPolicies"] == []
-    # EMF mode and no source bucket: neither PutMetricData nor source access.
+    # EMF mode, no source bucket, no restore bucket: neither PutMetricData nor access to any
+    # other bucket.
     assert set(docs) == {"BackupBucketAccess", "FunctionLogsAndDeadLetters"}
     expected = {k: v for k, v in EXPECTED_ACTIONS.items()
-                if k not in ("ReadSourceObjects", "ListSourcePrefix", "PutMetricsInBackupNamespace")}
+                if k not in ("ReadSourceObjects", "ListSourcePrefix", "WriteRestoredObjects",
+                             "PutMetricsInBackupNamespace")}
     assert actions_by_sid(docs) == expected
     out = deployed["prod-a"]
     stmts = {s["Sid"]: s for d in docs.values() for s in d["Statement"]}
@@ -158,9 +161,11 @@ def test_role_and_policies_default_stack(moto_url, deployed):
 
 def test_conditional_policies_when_configured(moto_url, deployed):
     _, docs = role_of(moto_url, "docvault-dev-src")
-    assert set(docs) == {"BackupBucketAccess", "FunctionLogsAndDeadLetters", "ReadSourceDocuments", "PutBackupMetrics"}
+    assert set(docs) == {"BackupBucketAccess", "FunctionLogsAndDeadLetters", "ReadSourceDocuments",
+                         "WriteRestoredDocuments", "PutBackupMetrics"}
     assert actions_by_sid(docs) == EXPECTED_ACTIONS
     stmts = {s["Sid"]: s for d in docs.values() for s in d["Statement"]}
+    assert stmts["WriteRestoredObjects"]["Resource"] == "arn:aws:s3:::audit-restores/*"
     assert stmts["ReadSourceObjects"]["Resource"] == "arn:aws:s3:::business-drop/incoming/*"
     assert stmts["ListSourcePrefix"]["Condition"] == {"StringLike": {"s3:prefix": "incoming/*"}}
     assert stmts["PutMetricsInBackupNamespace"]["Condition"] == {"StringEquals": {"cloudwatch:namespace": "BackupSystem"}}
@@ -187,7 +192,7 @@ def test_function_configuration(moto_url, deployed):
     role, _ = role_of(moto_url, "docvault-prod-a")
     assert cfg["Role"].endswith(":role/" + role)
     env = {k: str(v) for k, v in cfg["Environment"]["Variables"].items()}
-    assert set(env) == ENV_VARS
+    assert set(env) == ENV_VARS - {"RESTORE_BUCKET"}  # set only with a restore bucket
     assert env == {
         "BACKUP_BUCKET": out["BackupBucketName"], "ENVIRONMENT": "prod", "KMS_KEY_ID": out["KMSKeyArn"],
         "DOCUMENT_SOURCE": "generator", "DOCUMENT_COUNT": "500", "UPLOAD_CONCURRENCY": "32",
@@ -202,6 +207,7 @@ def test_function_configuration_with_source_bucket(moto_url, deployed):
     f = lam.get_function(FunctionName=out["BackupLambdaName"])
     env = {k: str(v) for k, v in f["Configuration"]["Environment"]["Variables"].items()}
     assert env["DOCUMENT_SOURCE"] == "s3://business-drop/incoming/{date}/"
+    assert env["RESTORE_BUCKET"] == "audit-restores"
     assert env["METRICS_MODE"] == "put-metric-data" and env["DOCUMENT_COUNT"] == "750"
     assert env["ENVIRONMENT"] == "dev"
     assert f["Concurrency"]["ReservedConcurrentExecutions"] == 5

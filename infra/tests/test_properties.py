@@ -178,6 +178,14 @@ MUTATIONS: list[tuple[Callable[[R], None], str, Callable[[R], None]]] = [
      lambda t: delete(props(t, "PutMetricDataPolicy")["PolicyDocument"]["Statement"][0], "Condition")),
     (P.check_role_least_privilege, "source-read-unconditional",
      lambda t: delete(t["Resources"]["SourceBucketReadPolicy"], "Condition")),
+    (P.check_role_least_privilege, "restore-write-unconditional",
+     lambda t: delete(t["Resources"]["RestoreBucketWritePolicy"], "Condition")),
+    (P.check_role_least_privilege, "restore-write-any-bucket",
+     lambda t: props(t, "RestoreBucketWritePolicy")["PolicyDocument"]["Statement"][0].update(
+         Resource="arn:aws:s3:::*/*")),
+    (P.check_role_least_privilege, "restore-read-added",
+     lambda t: props(t, "RestoreBucketWritePolicy")["PolicyDocument"]["Statement"][0]["Action"].append(
+         "s3:GetObject")),
     (P.check_function, "python-runtime",
      lambda t: props(t, "BackupLambdaFunction").update(Runtime="python3.12")),
     (P.check_function, "arm64",

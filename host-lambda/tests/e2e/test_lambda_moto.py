@@ -211,7 +211,9 @@ def test_the_weekly_verify_event_checks_the_latest_backup_and_alarms_on_tamperin
 
 
 def test_restore_event_copies_a_checked_day_into_another_prefix(s3, bucket, key_arn, start_lambda):
-    fn = start_lambda(env(bucket, key_arn, DOCUMENT_COUNT="12"))
+    restores = f"restores-{bucket[-10:]}"
+    s3.create_bucket(Bucket=restores)
+    fn = start_lambda(env(bucket, key_arn, DOCUMENT_COUNT="12", RESTORE_BUCKET=restores))
     assert fn.invoke(SCHEDULED).ok
     restore = {"action": "restore", "date": "2026-11-27", "to_prefix": "restores/r1/"}
     done = fn.invoke(restore)
@@ -232,16 +234,39 @@ def test_restore_event_copies_a_checked_day_into_another_prefix(s3, bucket, key_
     assert "exists already" in again.payload["errorMessage"]
     assert fn.invoke({**restore, "overwrite": True}).ok
 
-    # One document; and a tampered object is refused while the rest land.
-    one = fn.invoke({**restore, "to_prefix": "restores/one/", "document": "memo_0004"})
-    assert one.ok and one.payload["restored"] == 1
+    # One document, into the configured restore bucket (any prefix there, even none), and the
+    # same checks on the copy; no other bucket.
+    one = fn.invoke({**restore, "to_bucket": restores, "to_prefix": "", "document": "memo_0004"})
+    assert one.ok and one.payload["restored"] == 1 and one.payload["to_bucket"] == restores
+    memo = next(d for d in m["documents"] if d["document_id"] == "memo_0004")
+    name = memo["object_key"].rsplit("/", 1)[1]
+    assert keys(s3, restores, "") == [name]
+    copy = s3.get_object(Bucket=restores, Key=name)
+    assert "sha256:" + hashlib.sha256(copy["Body"].read()).hexdigest() == memo["checksum"]
+    assert copy["ServerSideEncryption"] == "aws:kms"
+    other = fn.invoke({**restore, "to_bucket": "someone-elses-bucket"})
+    assert not other.ok and other.error_type == "Fatal.NotRestorable"
+    assert "RESTORE_BUCKET" not in other.payload["errorMessage"]  # configured: names the one allowed
+    assert f'or the restore bucket "{restores}"' in other.payload["errorMessage"]
+
+    # Tampered objects are refused while the rest land: one shorter, one of the very same size
+    # (moto does not check x-amz-checksum-sha256: docvault's own streamed check stops it before
+    # its last bytes are sent, so no partial copy lands either).
     s3.put_object(Bucket=bucket, Key=DAY + "documents/invoice_0005.csv", Body=b"tampered",
+                  ServerSideEncryption="aws:kms", SSEKMSKeyId=key_arn)
+    report = next(d for d in m["documents"] if d["type"] == "report")
+    original = s3.get_object(Bucket=bucket, Key=report["object_key"])["Body"].read()
+    s3.put_object(Bucket=bucket, Key=report["object_key"], Body=original[:-1] + b"!",
                   ServerSideEncryption="aws:kms", SSEKMSKeyId=key_arn)
     bad = fn.invoke({**restore, "to_prefix": "restores/r2/"})
     assert not bad.ok and bad.error_type == "Fatal.RestoreIncomplete"
-    assert "invoice_0005 (integrity" in bad.payload["errorMessage"]
+    message = bad.payload["errorMessage"]
+    assert "2 of 12 documents were not restored" in message
+    assert "invoice_0005 (integrity" in message
+    assert report["document_id"] + " (integrity: the object holds " + str(len(original)) + " bytes" in message
     landed = {o["Key"] for o in s3.list_objects_v2(Bucket=bucket, Prefix="restores/r2/")["Contents"]}
-    assert len(landed) == 11 and "restores/r2/invoice_0005.csv" not in landed
+    assert len(landed) == 10 and "restores/r2/invoice_0005.csv" not in landed
+    assert "restores/r2/" + report["object_key"].rsplit("/", 1)[1] not in landed
 
     # Never into the backups themselves.
     refused = fn.invoke({**restore, "to_prefix": "backups/2026-11-28/documents/"})
