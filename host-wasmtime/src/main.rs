@@ -11,10 +11,13 @@ use docvault_core::{Encryption, Manifest, MetricSet, PlanOptions, RunOutcome, Ti
 use docvault_lambda::executor::{BackupError, BackupOutcome, ExecuteOptions, execute};
 use docvault_lambda::metrics::MetricsSink;
 use docvault_lambda::restore::RestoreError;
+use docvault_lambda::source::{
+    DEFAULT_MULTIPART_THRESHOLD, DEFAULT_PART_SIZE, MAX_SINGLE_PUT, MIN_PART_SIZE,
+};
 use docvault_lambda::store::S3Store;
 use docvault_lambda::verify::{Verification, VerifyError, VerifyOptions, verify_day};
 use docvault_wasmtime::metrics::{MetricsTarget, write_file};
-use docvault_wasmtime::remote::{Bodies, S3Url, header_of, incoming};
+use docvault_wasmtime::remote::{Bodies, FileReading, S3Url, header_of, incoming};
 use docvault_wasmtime::restore::restore_day;
 use docvault_wasmtime::sandbox::{Guest, GuestRun, Limits, Preopen, SandboxError, Stdout};
 use serde_json::{Value, json};
@@ -119,6 +122,14 @@ struct BackupArgs {
     /// No progress lines on stderr.
     #[arg(long, short)]
     quiet: bool,
+    /// s3:// destinations: files larger than this go up as multipart uploads (5 MiB to 5 GiB).
+    #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_MULTIPART_THRESHOLD,
+          value_parser = clap::value_parser!(u64).range(MIN_PART_SIZE..=MAX_SINGLE_PUT))]
+    multipart_threshold: u64,
+    /// s3:// destinations: the size of each part of a multipart upload (5 MiB to 5 GiB).
+    #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_PART_SIZE,
+          value_parser = clap::value_parser!(u64).range(MIN_PART_SIZE..=MAX_SINGLE_PUT))]
+    part_size: u64,
     #[command(flatten)]
     s3: S3Args,
     #[command(flatten)]
@@ -609,7 +620,14 @@ fn backup_to_s3(
     let manifest = Manifest::from_json(text)
         .map_err(|e| Failure::Check(format!("the guest's manifest is invalid: {e}")))?;
     let bodies = match source {
-        Some(dir) => Bodies::Directory(dir),
+        Some(dir) => Bodies::Directory(
+            dir,
+            FileReading {
+                multipart_threshold: args.multipart_threshold,
+                part_size: args.part_size,
+                ..FileReading::default()
+            },
+        ),
         None => Bodies::Generated,
     };
     let options = PlanOptions::new(&url.prefix, manifest.environment.clone(), encryption)

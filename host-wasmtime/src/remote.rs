@@ -6,6 +6,14 @@
 //! (`docvault_lambda::executor::execute`: SSE-KMS, `x-amz-checksum-sha256`, create-only writes,
 //! manifest last). Bytes go from the source disk to the network once; nothing is staged on disk.
 //!
+//! Files are read inside the executor's upload slots, as the Lambda reads an S3 source: up to
+//! [`FileReading::buffer_limit`] a file is read whole and checked before its upload; a larger
+//! one is hashed in a stream first, then streamed again from disk into the upload through a
+//! check that holds back its last chunk until the bytes are the scanned ones (a file changed in
+//! between never lands); above [`FileReading::multipart_threshold`] it is hashed by part too
+//! and goes up as a multipart upload whose parts checksum the manifest records. Memory stays at
+//! `concurrency` x `buffer_limit` + 4 parts, whatever the files' sizes.
+//!
 //! The guest's output is untrusted input to the runner: the manifest is parsed and validated by
 //! the core, every document id must be a plain relative path below the source (no `..`, no
 //! absolute paths, no symbolic links on the way), and each file the runner reads must have the
@@ -18,12 +26,20 @@ use std::fmt;
 use std::fs;
 use std::path::{Component, Path, PathBuf};
 use std::str::FromStr;
+use std::sync::Arc;
 
+use aws_sdk_s3::primitives::ByteStream;
 use docvault_core::{
-    Document, DocumentId, FailedDocument, FailureStage, GeneratedDocument, Generator,
-    GeneratorSpec, Manifest, ManifestHeader, Sha256Digest, SourceDescription,
+    Document, DocumentId, FailedDocument, FailureStage, Generator, GeneratorSpec, Manifest,
+    ManifestHeader, PartedHasher, Sha256Digest, SourceDescription, UploadParts,
 };
-use docvault_lambda::executor::Incoming;
+use docvault_lambda::executor::{Body, Fetch, Fetched, Incoming, Reopen};
+use docvault_lambda::restore::checked;
+use docvault_lambda::source::{
+    DEFAULT_BUFFER_LIMIT, DEFAULT_MULTIPART_THRESHOLD, DEFAULT_PART_SIZE, MAX_PARTS, MAX_SINGLE_PUT,
+};
+use docvault_lambda::store::StoreError;
+use tokio::io::AsyncReadExt as _;
 
 /// An `s3://bucket[/prefix]` destination.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -93,11 +109,33 @@ pub fn header_of(manifest: &Manifest) -> ManifestHeader {
     }
 }
 
+/// How the runner reads a directory's files for upload (see the module documentation).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FileReading {
+    /// Files up to this size are read whole, once.
+    pub buffer_limit: u64,
+    /// Files above this size go up in parts.
+    pub multipart_threshold: u64,
+    /// The size of those parts.
+    pub part_size: u64,
+}
+
+impl Default for FileReading {
+    /// The Lambda's defaults: 4 MiB, 64 MiB, 16 MiB.
+    fn default() -> Self {
+        Self {
+            buffer_limit: DEFAULT_BUFFER_LIMIT,
+            multipart_threshold: DEFAULT_MULTIPART_THRESHOLD,
+            part_size: DEFAULT_PART_SIZE,
+        }
+    }
+}
+
 /// Where the runner finds the bodies of a scanned manifest's documents.
 #[derive(Debug, Clone)]
 pub enum Bodies {
-    /// Files below this host directory (the one granted to the guest as its source).
-    Directory(PathBuf),
+    /// Files below this host directory (the one granted to the guest as its source), read so.
+    Directory(PathBuf, FileReading),
     /// The generated day the manifest describes (`source.kind = generator`).
     Generated,
 }
@@ -111,24 +149,18 @@ pub fn incoming(manifest: &Manifest, bodies: Bodies) -> Box<dyn Iterator<Item = 
         .into_iter()
         .map(Incoming::Failed);
     match bodies {
-        Bodies::Directory(root) => {
-            let docs =
-                manifest.documents.clone().into_iter().map(move |document| {
-                    match read_body(&root, document.document_id.as_str(), &document) {
-                        Ok(body) => GeneratedDocument { document, body }.into(),
-                        Err(reason) => Incoming::Failed(FailedDocument {
-                            document_id: document.document_id.to_string(),
-                            source: Some(
-                                root.join(document.document_id.as_str())
-                                    .display()
-                                    .to_string(),
-                            ),
-                            stage: FailureStage::Read,
-                            reason,
-                            attempts: 1,
-                        }),
-                    }
-                });
+        Bodies::Directory(root, reading) => {
+            let docs = manifest.documents.clone().into_iter().map(move |document| {
+                Incoming::Fetch(Fetch {
+                    document_id: document.document_id.to_string(),
+                    source: Some(
+                        root.join(document.document_id.as_str())
+                            .display()
+                            .to_string(),
+                    ),
+                    read: Box::pin(read_file(root.clone(), document, reading)),
+                })
+            });
             Box::new(docs.chain(failed))
         }
         Bodies::Generated => {
@@ -165,6 +197,94 @@ pub fn incoming(manifest: &Manifest, bodies: Bodies) -> Box<dyn Iterator<Item = 
             Box::new(docs.chain(failed))
         }
     }
+}
+
+/// Reads one scanned file for upload, in an upload slot (see the module documentation).
+async fn read_file(
+    root: PathBuf,
+    mut document: Document,
+    reading: FileReading,
+) -> Result<Fetched, FailedDocument> {
+    let id = document.document_id.to_string();
+    let fail = |reason: String| FailedDocument {
+        document_id: id.clone(),
+        source: Some(root.join(&id).display().to_string()),
+        stage: FailureStage::Read,
+        reason,
+        attempts: 1,
+    };
+    let size = document.file_size;
+    if size <= reading.buffer_limit {
+        let (root, id) = (root.clone(), id.clone());
+        return tokio::task::spawn_blocking(move || {
+            read_body(&root, &id, &document).map(|body| Fetched {
+                document,
+                body: Body::Bytes(body.into()),
+            })
+        })
+        .await
+        .map_err(|e| fail(format!("the read task failed: {e}")))?
+        .map_err(fail);
+    }
+    let part_size =
+        (size > reading.multipart_threshold.min(MAX_SINGLE_PUT)).then_some(reading.part_size);
+    if let Some(part_size) = part_size
+        && UploadParts::count_for(size, part_size) > MAX_PARTS
+    {
+        return Err(fail(format!(
+            "it is {size} bytes: more than {MAX_PARTS} parts of {part_size} bytes (the most one \
+             upload has); raise --part-size"
+        )));
+    }
+    let path = confined(&root, &id).map_err(fail)?;
+    let (read, checksum, parts) = hash_file(&path, part_size)
+        .await
+        .map_err(|e| fail(format!("could not be read for upload: {e}")))?;
+    if read != size || checksum != document.checksum {
+        return Err(fail(format!(
+            "changed after the sandbox read it: {read} bytes now with {checksum}, {size} bytes \
+             with {} when scanned",
+            document.checksum
+        )));
+    }
+    document.parts = parts;
+    let expected = document.clone();
+    let reopen: Reopen = Arc::new(move || {
+        let (path, expected) = (path.clone(), expected.clone());
+        Box::pin(async move {
+            let stream = ByteStream::from_path(&path).await.map_err(|e| {
+                StoreError::Transient(format!("reading {} for upload: {e}", path.display()))
+            })?;
+            // A file changed since it was hashed ends the upload before its last bytes.
+            Ok(checked(stream, &expected).0)
+        })
+    });
+    Ok(Fetched {
+        document,
+        body: Body::Stream(reopen),
+    })
+}
+
+/// Size, SHA-256 and (with `part_size`) the parts checksum of the file at `path`, read in a
+/// stream.
+async fn hash_file(
+    path: &Path,
+    part_size: Option<u64>,
+) -> std::io::Result<(u64, Sha256Digest, Option<UploadParts>)> {
+    let mut file = tokio::fs::File::open(path).await?;
+    let mut hasher = PartedHasher::new(part_size);
+    let mut buffer = vec![0; 1 << 20];
+    let mut read = 0u64;
+    loop {
+        let n = file.read(&mut buffer).await?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buffer[..n]);
+        read += n as u64;
+    }
+    let (checksum, parts) = hasher.finish();
+    Ok((read, checksum, parts))
 }
 
 /// Reads `root/id` for upload: a plain relative path, no links, the declared size and SHA-256.
@@ -265,6 +385,92 @@ mod tests {
             read_body(dir.path(), id, doc)
                 .unwrap_err()
                 .contains("could not be read")
+        );
+    }
+
+    /// Everything a [`Body`] gives when uploaded, or the error that ends it.
+    async fn upload(body: &Body) -> Result<Vec<u8>, String> {
+        let mut stream = match body {
+            Body::Bytes(b) => return Ok(b.to_vec()),
+            Body::Stream(reopen) => reopen().await.map_err(|e| e.to_string())?,
+        };
+        let mut out = Vec::new();
+        while let Some(chunk) = stream.next().await {
+            out.extend_from_slice(&chunk.map_err(|e| {
+                let mut text = e.to_string();
+                let mut source = std::error::Error::source(&e);
+                while let Some(cause) = source {
+                    text.push_str(&format!(": {cause}"));
+                    source = cause.source();
+                }
+                text
+            })?);
+        }
+        Ok(out)
+    }
+
+    #[tokio::test]
+    async fn large_files_stream_and_split_into_parts() {
+        let dir = tempfile::tempdir().unwrap();
+        let generated = Generator::new(GeneratorSpec {
+            date: "2026-11-27".parse().unwrap(),
+            count: 1,
+            seed: 3,
+        })
+        .next()
+        .unwrap();
+        let doc = generated.document.clone();
+        let path = dir.path().join(doc.document_id.as_str());
+        fs::write(&path, &generated.body).unwrap();
+        let root = dir.path().to_path_buf();
+        let size = doc.file_size;
+
+        // Small enough to hold: read whole, no parts.
+        let held = read_file(root.clone(), doc.clone(), FileReading::default())
+            .await
+            .unwrap();
+        assert!(matches!(held.body, Body::Bytes(_)) && held.document == doc);
+        assert_eq!(upload(&held.body).await.unwrap(), generated.body);
+
+        // Above the buffer: streamed; above the threshold: parts recorded as S3 will compute them.
+        let parted = FileReading {
+            buffer_limit: 0,
+            multipart_threshold: 1000,
+            part_size: 1000,
+        };
+        let fetched = read_file(root.clone(), doc.clone(), parted).await.unwrap();
+        let parts = fetched.document.parts.expect("parts");
+        assert_eq!(
+            (parts.part_size, u64::from(parts.count)),
+            (1000, size.div_ceil(1000))
+        );
+        let mut expected = PartedHasher::new(Some(1000));
+        expected.update(&generated.body);
+        assert_eq!(expected.finish(), (doc.checksum, Some(parts)));
+        assert!(matches!(fetched.body, Body::Stream(_)));
+        assert_eq!(upload(&fetched.body).await.unwrap(), generated.body);
+        let streamed = FileReading {
+            multipart_threshold: size,
+            ..parted
+        };
+        let single = read_file(root.clone(), doc.clone(), streamed)
+            .await
+            .unwrap();
+        assert_eq!(single.document, doc, "no parts at or below the threshold");
+
+        // Changed between the hash and the upload: the upload ends in an error, never complete.
+        let mut altered = generated.body.clone();
+        *altered.last_mut().unwrap() ^= 1;
+        fs::write(&path, &altered).unwrap();
+        let refused = upload(&fetched.body).await.unwrap_err();
+        assert!(refused.contains("altered after the backup"), "{refused}");
+        // Changed before it was read: recorded as failed, with why.
+        let failed = read_file(root, doc, parted).await.unwrap_err();
+        assert_eq!(failed.stage, FailureStage::Read);
+        assert!(
+            failed.reason.contains("changed after the sandbox read it"),
+            "{}",
+            failed.reason
         );
     }
 
