@@ -12,7 +12,10 @@
 //!
 //! The limits are enforced by the runtime, not asked of the guest: linear memory (and tables)
 //! cannot grow past `memory_bytes` (a growth beyond it traps), and an epoch deadline interrupts
-//! the guest `timeout` after it starts.
+//! the guest `timeout` after it starts. The deadline costs a check at every loop back-edge and
+//! function entry of the guest's code; a guest loaded without a time limit
+//! ([`Guest::load`] with `time_limited: false`) is compiled without those checks and runs its
+//! tight loops faster (BENCHMARKS.md), for trusted batch work that must not be cut short.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -108,15 +111,16 @@ impl Preopen {
 pub struct Limits {
     /// Most bytes of linear memory the guest may have.
     pub memory_bytes: usize,
-    /// Longest the guest may run.
-    pub timeout: Duration,
+    /// Longest the guest may run; `None`: no limit (the guest must then be loaded without
+    /// one, see [`Guest::load`]).
+    pub timeout: Option<Duration>,
 }
 
 impl Default for Limits {
     fn default() -> Self {
         Self {
             memory_bytes: 512 * 1024 * 1024,
-            timeout: Duration::from_secs(3600),
+            timeout: Some(Duration::from_secs(3600)),
         }
     }
 }
@@ -158,6 +162,8 @@ pub enum ModuleSource {
 pub struct Guest {
     engine: Engine,
     module: Module,
+    /// Compiled with the epoch checks a time limit needs.
+    time_limited: bool,
     source: ModuleSource,
     load_time: Duration,
 }
@@ -202,25 +208,34 @@ impl ResourceLimiter for Limiter {
 impl Guest {
     /// Loads the guest at `wasm` (a `.wasm` binary, or `.wat` text). With `cache_dir`, the
     /// compiled code is kept there, keyed by the module's bytes and the engine's settings, and
-    /// reused by later runs.
+    /// reused by later runs. `time_limited`: compile the checks that let [`Limits::timeout`]
+    /// interrupt the guest (without them, runs must have no time limit).
     ///
     /// # Errors
     /// [`SandboxError::ReadModule`] or [`SandboxError::Load`].
-    pub fn load(wasm: &Path, cache_dir: Option<&Path>) -> Result<Self, SandboxError> {
+    pub fn load(
+        wasm: &Path,
+        cache_dir: Option<&Path>,
+        time_limited: bool,
+    ) -> Result<Self, SandboxError> {
         let bytes = std::fs::read(wasm).map_err(|source| SandboxError::ReadModule {
             path: wasm.to_owned(),
             source,
         })?;
-        Self::from_bytes(&bytes, cache_dir)
+        Self::from_bytes(&bytes, cache_dir, time_limited)
     }
 
     /// As [`Guest::load`], from the module's bytes.
     ///
     /// # Errors
     /// [`SandboxError::Load`].
-    pub fn from_bytes(bytes: &[u8], cache_dir: Option<&Path>) -> Result<Self, SandboxError> {
+    pub fn from_bytes(
+        bytes: &[u8],
+        cache_dir: Option<&Path>,
+        time_limited: bool,
+    ) -> Result<Self, SandboxError> {
         let mut config = Config::new();
-        config.epoch_interruption(true);
+        config.epoch_interruption(time_limited);
         let engine = Engine::new(&config).map_err(SandboxError::Load)?;
         let started = Instant::now();
         let (module, source) = match cache_dir {
@@ -233,6 +248,7 @@ impl Guest {
         Ok(Self {
             engine,
             module,
+            time_limited,
             source,
             load_time: started.elapsed(),
         })
@@ -308,8 +324,19 @@ impl Guest {
             },
         );
         store.limiter(|s| &mut s.limiter);
-        store.set_epoch_deadline(1);
-        store.epoch_deadline_trap();
+        match (limits.timeout, self.time_limited) {
+            (Some(_), true) => {
+                store.set_epoch_deadline(1);
+                store.epoch_deadline_trap();
+            }
+            (None, _) => {}
+            (Some(_), false) => {
+                return Err(SandboxError::Load(wasmtime::Error::msg(
+                    "this guest was loaded without a time limit, so none can be enforced: load \
+                     it time-limited",
+                )));
+            }
+        }
 
         let mut linker: Linker<State> = Linker::new(&self.engine);
         wasmtime_wasi::p1::add_to_linker_sync(&mut linker, |s: &mut State| &mut s.wasi)
@@ -329,15 +356,19 @@ impl Guest {
 
         // The watchdog: one epoch tick at the deadline interrupts the guest.
         let (done_tx, done_rx) = mpsc::channel::<()>();
-        let engine = self.engine.clone();
-        let watchdog = thread::spawn(move || {
-            if done_rx.recv_timeout(limits.timeout) == Err(mpsc::RecvTimeoutError::Timeout) {
-                engine.increment_epoch();
-            }
+        let watchdog = limits.timeout.map(|timeout| {
+            let engine = self.engine.clone();
+            thread::spawn(move || {
+                if done_rx.recv_timeout(timeout) == Err(mpsc::RecvTimeoutError::Timeout) {
+                    engine.increment_epoch();
+                }
+            })
         });
         let result = start.call(&mut store, ());
         let _ = done_tx.send(());
-        let _ = watchdog.join();
+        if let Some(watchdog) = watchdog {
+            let _ = watchdog.join();
+        }
 
         let exit_code = match result {
             Ok(()) => 0,
@@ -453,7 +484,7 @@ fn classify(e: wasmtime::Error, memory_hit: &AtomicBool, limits: Limits) -> Sand
     if memory_hit.load(Ordering::SeqCst) {
         SandboxError::MemoryLimit(limits.memory_bytes)
     } else if e.downcast_ref::<Trap>() == Some(&Trap::Interrupt) {
-        SandboxError::Timeout(limits.timeout)
+        SandboxError::Timeout(limits.timeout.unwrap_or_default())
     } else {
         SandboxError::Trap(e)
     }

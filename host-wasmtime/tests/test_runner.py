@@ -97,6 +97,22 @@ def test_the_time_limit_stops_a_runaway_guest(runner):
     assert "time limit of 1s" in run.err and "--timeout" in run.err
 
 
+def test_without_a_time_limit_the_guest_is_compiled_apart_and_gives_the_same_bytes(runner, tmp_path):
+    """--timeout 0 compiles the guest without epoch checks: a different machine code, cached
+    under its own key (the two never overwrite each other), and the same output."""
+    cache = tmp_path / "cache"
+    env = {"DOCVAULT_CACHE_DIR": str(cache), "DOCVAULT_LOG": "docvault_wasmtime=debug"}
+    timed = ["--wasm", str(GUESTS / "exit0.wat"), "run"]
+    untimed = ["--timeout", "0", *timed]
+    assert "source=Compiled" in runner(timed, env=env).ok().err
+    assert "source=Compiled" in runner(untimed, env=env).ok().err
+    assert len(list(cache.glob("*.cwasm"))) == 2
+    assert "source=Cached" in runner(untimed, env=env).ok().err
+    assert "source=Cached" in runner(timed, env=env).ok().err
+    day = ["run", "--", "manifest", "--generate", "40", *DAY]
+    assert runner(["--timeout", "0", *day]).ok().out == runner(day).ok().out
+
+
 def test_the_memory_limit_stops_a_runaway_guest(runner):
     run = runner(["--wasm", str(GUESTS / "grow.wat"), "--memory-mib", "64", "run"], timeout=60)
     assert run.code == 4
