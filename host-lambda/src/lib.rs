@@ -13,6 +13,7 @@
 pub mod config;
 pub mod event;
 pub mod executor;
+pub mod kms;
 pub mod metrics;
 pub mod restore;
 pub mod source;
@@ -30,6 +31,7 @@ use serde_json::{Value, json};
 use crate::config::{Config, DocumentSource};
 use crate::event::{DateOrigin, EventError, backup_date};
 use crate::executor::{BackupError, BackupOutcome, ExecuteOptions, execute};
+use crate::kms::{KeyCheck, KeyError};
 use crate::metrics::MetricsSink;
 use crate::restore::{PrefixRestore, RestoreError, restore_to_prefix};
 use crate::store::{ObjectStore, StoreError};
@@ -48,6 +50,8 @@ pub struct App<S> {
     pub source: Option<S>,
     /// The store of `RESTORE_BUCKET`, when set: the one other bucket restores may write into.
     pub restore_target: Option<S>,
+    /// The check of `KMS_KEY_ID` before the first write (none without a key).
+    pub key_check: Option<KeyCheck>,
 }
 
 /// Why an invocation failed. `error_type` tells Lambda (and people) whether a retry can help.
@@ -93,6 +97,9 @@ pub enum HandlerError {
     /// A restore could not start (no backup that day, an unknown document, a bad target).
     #[error(transparent)]
     Restore(#[from] RestoreError),
+    /// `KMS_KEY_ID` names a key that cannot be used (or KMS could not be asked).
+    #[error(transparent)]
+    Key(#[from] KeyError),
     /// Some documents were not restored.
     #[error(
         "restore of {date} into {to} is incomplete: {failed} of {requested} documents \
@@ -149,6 +156,8 @@ impl HandlerError {
                 retryable: true, ..
             } => "Retryable.RestoreIncomplete",
             Self::RestoreIncomplete { .. } => "Fatal.RestoreIncomplete",
+            Self::Key(e) if e.is_retryable() => "Retryable.KmsKey",
+            Self::Key(_) => "Fatal.KmsKey",
         }
     }
 }
@@ -311,6 +320,9 @@ async fn handle_restore<S: ObjectStore>(
         },
         concurrency: config.concurrency,
     };
+    if let Some(check) = &app.key_check {
+        check.ensure().await?;
+    }
     tracing::info!(%date, ?to_bucket, to_prefix, overwrite, "starting restore");
     let report = restore_to_prefix(&app.store, target, &request).await?;
     if report.failed.is_empty() {
@@ -493,6 +505,9 @@ async fn run<S: ObjectStore>(
     now: Timestamp,
 ) -> Result<BackupOutcome, HandlerError> {
     let (date, origin) = backup_date(event, now)?;
+    if let Some(check) = &app.key_check {
+        check.ensure().await?;
+    }
     tracing::info!(%date, ?origin, run_id, "starting backup");
     let config = &app.config;
     let options = PlanOptions {

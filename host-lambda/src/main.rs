@@ -9,6 +9,7 @@ use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use docvault_core::Timestamp;
 use docvault_lambda::config::{Config, DocumentSource, MetricsMode};
+use docvault_lambda::kms::KeyCheck;
 use docvault_lambda::metrics::MetricsSink;
 use docvault_lambda::store::S3Store;
 use docvault_lambda::{App, HandlerError, handle};
@@ -64,7 +65,12 @@ async fn main() -> ExitCode {
         .restore_bucket
         .as_ref()
         .map(|b| S3Store::new(s3.clone(), b.clone()));
+    let key_check = config
+        .kms_key_id
+        .as_ref()
+        .map(|key| KeyCheck::new(aws_sdk_kms::Client::new(&sdk), key.clone()));
     let app = App {
+        key_check,
         store: S3Store::new(s3, config.bucket.clone()),
         source,
         restore_target,

@@ -157,13 +157,33 @@ pub async fn open_checked<S: ObjectStore>(
         Err(e) if e.is_fatal() => return Err(FetchError::Fatal(e)),
         Err(e) => return Err(FetchError::Failed("store", e.to_string())),
     };
-    Ok(checked(stream, doc))
+    Ok(checked(stream, doc, Wording::RESTORE))
 }
 
-/// `stream`, checked against `doc` as it flows (see [`open_checked`]).
-pub fn checked(stream: ByteStream, doc: &Document) -> (ByteStream, Verdict) {
+/// How a refusal by [`checked`] reads: "{subject} holds N bytes with X, the manifest says M
+/// bytes with Y: {cause}".
+#[derive(Debug, Clone, Copy)]
+pub struct Wording {
+    /// What was read (`the object`, `the file`).
+    pub subject: &'static str,
+    /// What happened and what it means.
+    pub cause: &'static str,
+}
+
+impl Wording {
+    /// For an object read back from the backup.
+    pub const RESTORE: Self = Self {
+        subject: "the object",
+        cause: "it was altered after the backup; nothing was written",
+    };
+}
+
+/// `stream`, checked against `doc` as it flows (see [`open_checked`]); a refusal reads as
+/// `wording` says.
+pub fn checked(stream: ByteStream, doc: &Document, wording: Wording) -> (ByteStream, Verdict) {
     let verdict = Verdict::default();
     let body = CheckedBody {
+        wording,
         inner: stream.into_inner(),
         hasher: Some(Sha256Hasher::new()),
         held: None,
@@ -189,6 +209,7 @@ impl Verdict {
 
 /// The body behind [`open_checked`]'s stream.
 struct CheckedBody {
+    wording: Wording,
     inner: SdkBody,
     /// `None` once the stream has ended (well or not).
     hasher: Option<Sha256Hasher>,
@@ -208,9 +229,8 @@ impl CheckedBody {
         self.hasher = None;
         self.held = None;
         let reason = format!(
-            "the object holds {found}, the manifest says {} bytes with {}: it was altered after \
-             the backup; nothing was written",
-            self.size, self.checksum
+            "{} holds {found}, the manifest says {} bytes with {}: {}",
+            self.wording.subject, self.size, self.checksum, self.wording.cause
         );
         let _ = self.verdict.0.set(reason.clone());
         Poll::Ready(Some(Err(reason.into())))
@@ -489,7 +509,7 @@ mod tests {
     async fn a_good_body_passes_whole_in_any_chunking() {
         let (doc, body) = document();
         for chunk in [1, 7, 1000, body.len()] {
-            let (checked, verdict) = checked(stream(&body, chunk), &doc);
+            let (checked, verdict) = checked(stream(&body, chunk), &doc, Wording::RESTORE);
             assert_eq!(
                 drain(checked).await,
                 (body.clone(), false),
@@ -513,7 +533,7 @@ mod tests {
             ("shorter", shorter),
         ] {
             for chunk in [1, 100, body.len()] {
-                let (checked, verdict) = checked(stream(&altered, chunk), &doc);
+                let (checked, verdict) = checked(stream(&altered, chunk), &doc, Wording::RESTORE);
                 let (received, failed) = drain(checked).await;
                 assert!(
                     failed,

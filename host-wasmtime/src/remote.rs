@@ -34,7 +34,7 @@ use docvault_core::{
     ManifestHeader, PartedHasher, Sha256Digest, SourceDescription, UploadParts,
 };
 use docvault_lambda::executor::{Body, Fetch, Fetched, Incoming, Reopen};
-use docvault_lambda::restore::checked;
+use docvault_lambda::restore::{Wording, checked};
 use docvault_lambda::source::{
     DEFAULT_BUFFER_LIMIT, DEFAULT_MULTIPART_THRESHOLD, DEFAULT_PART_SIZE, MAX_PARTS, MAX_SINGLE_PUT,
 };
@@ -256,7 +256,12 @@ async fn read_file(
                 StoreError::Transient(format!("reading {} for upload: {e}", path.display()))
             })?;
             // A file changed since it was hashed ends the upload before its last bytes.
-            Ok(checked(stream, &expected).0)
+            let wording = Wording {
+                subject: "the file",
+                cause: "it changed after it was hashed for this backup; nothing was stored: \
+                        rerun the backup once it is stable",
+            };
+            Ok(checked(stream, &expected, wording).0)
         })
     });
     Ok(Fetched {
@@ -463,7 +468,10 @@ mod tests {
         *altered.last_mut().unwrap() ^= 1;
         fs::write(&path, &altered).unwrap();
         let refused = upload(&fetched.body).await.unwrap_err();
-        assert!(refused.contains("altered after the backup"), "{refused}");
+        assert!(
+            refused.contains("the file holds") && refused.contains("changed after it was hashed"),
+            "{refused}"
+        );
         // Changed before it was read: recorded as failed, with why.
         let failed = read_file(root, doc, parted).await.unwrap_err();
         assert_eq!(failed.stage, FailureStage::Read);

@@ -246,6 +246,7 @@ EXPECTED_ACTIONS = {
                       "s3:AbortMultipartUpload", "s3:PutObjectTagging"},
     "ListBackupBucket": {"s3:ListBucket"},
     "UseBackupKeyThroughS3": {"kms:GenerateDataKey", "kms:Decrypt"},
+    "DescribeBackupKey": {"kms:DescribeKey"},
     "WriteOwnLogGroup": {"logs:CreateLogStream", "logs:PutLogEvents"},
     "SendFailedInvocationsToDlq": {"sqs:SendMessage"},
     "ReadSourceObjects": {"s3:GetObject"},
@@ -295,6 +296,7 @@ def check_role_least_privilege(t: R) -> None:
     assert [is_arn_of(r, BACKUP_BUCKET) for r in resources("ListBackupBucket")] == [True]
     kms = by_sid["UseBackupKeyThroughS3"][1]
     assert [is_arn_of(r, KEY) for r in resources("UseBackupKeyThroughS3")] == [True]
+    assert [is_arn_of(r, KEY) for r in resources("DescribeBackupKey")] == [True]
     assert kms.get("Condition") == {"StringEquals": {"kms:ViaService": {"Fn::Sub": "s3.${AWS::Region}.amazonaws.com"}}}, \
         "the key may be used only through S3"
     group = "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:${%s}" % LOG_GROUP

@@ -153,6 +153,7 @@ def test_role_and_policies_default_stack(moto_url, deployed):
     assert stmts["BackupObjects"]["Resource"] == f"arn:aws:s3:::{out['BackupBucketName']}/*"
     assert stmts["ListBackupBucket"]["Resource"] == f"arn:aws:s3:::{out['BackupBucketName']}"
     assert stmts["UseBackupKeyThroughS3"]["Resource"] == out["KMSKeyArn"]
+    assert stmts["DescribeBackupKey"]["Resource"] == out["KMSKeyArn"]
     assert stmts["UseBackupKeyThroughS3"]["Condition"] == {"StringEquals": {"kms:ViaService": "s3.us-east-1.amazonaws.com"}}
     group = f"arn:aws:logs:us-east-1:123456789012:log-group:{out['LogGroupName']}"
     assert sorted(stmts["WriteOwnLogGroup"]["Resource"]) == [group, group + ":log-stream:*"]

@@ -165,6 +165,8 @@ MUTATIONS: list[tuple[Callable[[R], None], str, Callable[[R], None]]] = [
      lambda t: role_statement(t, "UseBackupKeyThroughS3").update(Resource="*")),
     (P.check_role_least_privilege, "kms-not-via-s3",
      lambda t: delete(role_statement(t, "UseBackupKeyThroughS3"), "Condition")),
+    (P.check_role_least_privilege, "describe-any-key",
+     lambda t: role_statement(t, "DescribeBackupKey").update(Resource="*")),
     (P.check_role_least_privilege, "kms-create-grant-added",
      lambda t: role_statement(t, "UseBackupKeyThroughS3")["Action"].append("kms:CreateGrant")),
     (P.check_role_least_privilege, "logs-anywhere",

@@ -123,10 +123,30 @@ def test_missing_bucket_fails_fast_with_the_fix(s3, key_arn, start_lambda):
     assert emf["FailedDocuments"] == 20
 
 
-# An unknown KMS key: moto_server accepts SSE-KMS PUTs with any key id (it does not check the
-# key exists), so S3's `KMS.NotFoundException` cannot be produced here. The SDK-level test
-# host-lambda/tests/s3_errors.rs feeds that error to the real S3 client and checks that the run
-# stops with the KMS_KEY_ID fix.
+def test_an_unusable_kms_key_stops_the_run_before_any_write(s3, kms, bucket, key_arn, start_lambda):
+    """moto_server accepts SSE-KMS PUTs naming any key, as some S3-compatible stores do, so the
+    function asks KMS about KMS_KEY_ID (DescribeKey) before its first write. (S3's own
+    `KMS.NotFoundException` on PUT is covered at the SDK level in tests/s3_errors.rs.)"""
+    missing = key_arn.rsplit("/", 1)[0] + "/00000000-1111-2222-3333-444444444444"
+    disabled = kms.create_key(Description="disabled")["KeyMetadata"]["Arn"]
+    kms.disable_key(KeyId=disabled.split("/")[-1])  # moto 5.2.5 fails DisableKey given an ARN
+    for key, said in ((missing, "NotFoundException"), (disabled, "it is Disabled")):
+        fn = start_lambda(env(bucket, key, DOCUMENT_COUNT="20"))
+        result = fn.invoke(SCHEDULED)
+        assert not result.ok and result.error_type == "Fatal.KmsKey", result.payload
+        message = result.payload["errorMessage"]
+        assert key in message and said in message, message
+        assert "KMS_KEY_ID" in message or "Enable the key" in message, message
+        (emf,) = fn.emf()
+        assert (emf["BackupSuccess"], emf["BackupFailure"]) == (0, 1)
+        assert keys(s3, bucket, "backups/") == [], "nothing is written under an unusable key"
+        restore = fn.invoke({"action": "restore", "date": "2026-11-27", "to_prefix": "r/"})
+        assert restore.error_type == "Fatal.KmsKey"
+
+    # Fixed: the same day completes under the right key.
+    fn = start_lambda(env(bucket, key_arn, DOCUMENT_COUNT="20"))
+    assert fn.invoke(SCHEDULED).ok
+    assert manifest(s3, bucket)["total_documents"] == 20
 
 
 def test_missing_variable_names_it(bootstrap, tmp_path):

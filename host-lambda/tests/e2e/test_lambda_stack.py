@@ -27,6 +27,17 @@ def test_backup_into_the_deployed_stack(moto, start_lambda):
         moto, name, {"Environment": "dev", "DocumentCount": "60"},
         code_zip=zip_path if zip_path.is_file() else None,
     )
+    # moto 5.2.5 keeps the KeyPolicy of a key made by CloudFormation as a dict, not JSON text,
+    # and then fails (HTTP 500) every call that evaluates the policy, DescribeKey included,
+    # which the function makes before its first write. Store the policy's account statement as
+    # text again (what KMS itself holds); the policy's content is checked statically in infra/.
+    kms = boto3.client("kms", endpoint_url=moto, region_name=REGION,
+                       aws_access_key_id="test", aws_secret_access_key="test")
+    kms.put_key_policy(KeyId=outputs["KMSKeyArn"].split("/")[-1], PolicyName="default", Policy=json.dumps({
+        "Version": "2012-10-17",
+        "Statement": [{"Sid": "EnableIamPolicies", "Effect": "Allow",
+                       "Principal": {"AWS": "arn:aws:iam::123456789012:root"},
+                       "Action": "kms:*", "Resource": "*"}]}))
     lam = boto3.client("lambda", endpoint_url=moto, region_name=REGION,
                        aws_access_key_id="test", aws_secret_access_key="test")
     config = lam.get_function_configuration(FunctionName=outputs["BackupLambdaArn"])
