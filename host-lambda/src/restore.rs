@@ -12,6 +12,7 @@
 //! At most `concurrency` documents are in flight; each holds about one chunk of its body in
 //! memory, whatever its size.
 
+use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll, ready};
@@ -369,18 +370,38 @@ pub async fn restore_to_prefix<S: ObjectStore>(
         request.document.as_deref(),
     )
     .await?;
+    Ok(restore_each(docs, request.concurrency, |doc| {
+        let (backup, target) = (backup.clone(), target.clone());
+        let request = request.clone();
+        async move { restore_one(&backup, &target, &request, doc).await }
+    })
+    .await?)
+}
+
+/// Runs `restore` for every item, at most `concurrency` at a time, and adds up the report:
+/// each item restores one document (its size) or says why not; a [`StoreError`] stops all.
+///
+/// # Errors
+/// The first [`StoreError`] (a store that refuses everything), or a task that failed.
+pub async fn restore_each<T, F, Fut>(
+    items: Vec<T>,
+    concurrency: usize,
+    mut restore: F,
+) -> Result<RestoreReport, StoreError>
+where
+    F: FnMut(T) -> Fut,
+    Fut: Future<Output = Result<Result<u64, NotRestored>, StoreError>> + Send + 'static,
+{
     let mut report = RestoreReport {
-        requested: docs.len() as u64,
+        requested: items.len() as u64,
         ..RestoreReport::default()
     };
-    let mut pending = docs.into_iter();
-    let mut tasks: JoinSet<Result<Result<u64, NotRestored>, StoreError>> = JoinSet::new();
+    let mut pending = items.into_iter();
+    let mut tasks = JoinSet::new();
     loop {
-        while tasks.len() < request.concurrency.max(1) {
-            let Some(doc) = pending.next() else { break };
-            let (backup, target) = (backup.clone(), target.clone());
-            let request = request.clone();
-            tasks.spawn(async move { restore_one(&backup, &target, &request, doc).await });
+        while tasks.len() < concurrency.max(1) {
+            let Some(item) = pending.next() else { break };
+            tasks.spawn(restore(item));
         }
         let Some(joined) = tasks.join_next().await else {
             break;

@@ -15,11 +15,11 @@ use std::path::{Component, Path, PathBuf};
 
 use docvault_core::{BackupDate, Document};
 use docvault_lambda::restore::{
-    FetchError, NotRestored, RestoreError, RestoreReport, open_checked, relative_path, selection,
+    FetchError, NotRestored, RestoreError, RestoreReport, open_checked, relative_path,
+    restore_each, selection,
 };
 use docvault_lambda::store::{ObjectStore, StoreError};
 use tokio::io::AsyncWriteExt as _;
-use tokio::task::JoinSet;
 
 /// Restores `date` (or one `document`) from `store` under `prefix` into `to`.
 ///
@@ -61,36 +61,16 @@ pub async fn restore_day<S: ObjectStore>(
         }
     }
 
-    let mut report = RestoreReport {
-        requested: targets.len() as u64,
-        ..RestoreReport::default()
-    };
-    let mut pending = targets.into_iter();
-    let mut tasks = JoinSet::new();
-    loop {
-        while tasks.len() < concurrency.max(1) {
-            let Some((doc, target)) = pending.next() else {
-                break;
-            };
+    Ok(restore_each(
+        targets,
+        concurrency,
+        |(doc, target): (Document, PathBuf)| {
             let store = store.clone();
             let key = format!("{prefix}{}", doc.object_key);
-            tasks.spawn(async move { restore_file(&store, &key, &doc, &target).await });
-        }
-        let Some(joined) = tasks.join_next().await else {
-            break;
-        };
-        match joined
-            .map_err(|e| StoreError::Transient(format!("a download task failed: {e}")))??
-        {
-            Ok(bytes) => {
-                report.restored += 1;
-                report.bytes += bytes;
-            }
-            Err(failed) => report.failed.push(failed),
-        }
-    }
-    report.failed.sort_by(|a, b| a.key.cmp(&b.key));
-    Ok(report)
+            async move { restore_file(&store, &key, &doc, &target).await }
+        },
+    )
+    .await?)
 }
 
 /// Streams `key` into `target` through a checked stream, a flushed temporary file and a rename.
