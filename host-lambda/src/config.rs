@@ -282,7 +282,7 @@ impl Config {
 }
 
 /// Whether `name` can be an S3 bucket name (3-63 characters of a-z, 0-9, '-' and '.').
-fn is_bucket_name(name: &str) -> bool {
+pub fn is_bucket_name(name: &str) -> bool {
     (3..=63).contains(&name.len())
         && name
             .bytes()

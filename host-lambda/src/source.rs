@@ -127,18 +127,18 @@ pub async fn list_documents<S: ObjectStore>(
                 continue;
             }
         };
-        let part_size = (object.size > options.multipart_threshold.min(MAX_SINGLE_PUT))
-            .then_some(options.part_size);
-        if let Some(part_size) = part_size
-            && UploadParts::count_for(object.size, part_size) > MAX_PARTS
-        {
-            out.push(failed(format!(
-                "it is {} bytes: more than {MAX_PARTS} parts of {part_size} bytes (the most one \
-                 upload has); raise MULTIPART_PART_BYTES",
-                object.size
-            )));
-            continue;
-        }
+        let part_size =
+            match upload_split(object.size, options.multipart_threshold, options.part_size) {
+                Ok(part_size) => part_size,
+                Err(_) => {
+                    out.push(failed(format!(
+                        "it is {} bytes: more than {MAX_PARTS} parts of {} bytes (the most one \
+                         upload has); raise MULTIPART_PART_BYTES",
+                        object.size, options.part_size
+                    )));
+                    continue;
+                }
+            };
         out.push(Incoming::Fetch(Fetch {
             document_id: id.to_string(),
             source: Some(uri.clone()),
@@ -159,6 +159,21 @@ pub async fn list_documents<S: ObjectStore>(
         }));
     }
     Ok(out)
+}
+
+/// How a body of `size` bytes goes up: `Ok(None)` in one PUT (up to `threshold`, and never above
+/// S3's 5 GiB single-PUT limit), `Ok(Some(part_size))` in parts of `part_size`.
+///
+/// # Errors
+/// The number of parts it would need, when that is more than [`MAX_PARTS`].
+pub fn upload_split(size: u64, threshold: u64, part_size: u64) -> Result<Option<u64>, u64> {
+    if size <= threshold.min(MAX_SINGLE_PUT) {
+        return Ok(None);
+    }
+    match UploadParts::count_for(size, part_size) {
+        parts if parts > MAX_PARTS => Err(parts),
+        _ => Ok(Some(part_size)),
+    }
 }
 
 /// What a listed object is called: its document id, its backup key, its source URI.

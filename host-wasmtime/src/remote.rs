@@ -33,10 +33,11 @@ use docvault_core::{
     Document, DocumentId, FailedDocument, FailureStage, Generator, GeneratorSpec, Manifest,
     ManifestHeader, PartedHasher, Sha256Digest, SourceDescription, UploadParts,
 };
+use docvault_lambda::config::is_bucket_name;
 use docvault_lambda::executor::{Body, Fetch, Fetched, Incoming, Reopen};
 use docvault_lambda::restore::{Wording, checked};
 use docvault_lambda::source::{
-    DEFAULT_BUFFER_LIMIT, DEFAULT_MULTIPART_THRESHOLD, DEFAULT_PART_SIZE, MAX_PARTS, MAX_SINGLE_PUT,
+    DEFAULT_BUFFER_LIMIT, DEFAULT_MULTIPART_THRESHOLD, DEFAULT_PART_SIZE, MAX_PARTS, upload_split,
 };
 use docvault_lambda::store::StoreError;
 use tokio::io::AsyncReadExt as _;
@@ -68,11 +69,7 @@ impl FromStr for S3Url {
         };
         let rest = url.strip_prefix("s3://").ok_or_else(|| err("not s3://"))?;
         let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
-        let valid_bucket = (3..=63).contains(&bucket.len())
-            && bucket
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.');
-        if !valid_bucket {
+        if !is_bucket_name(bucket) {
             return Err(err(
                 "a bucket name has 3 to 63 characters: a-z, 0-9, '-' and '.'",
             ));
@@ -227,15 +224,13 @@ async fn read_file(
         .map_err(fail);
     }
     let part_size =
-        (size > reading.multipart_threshold.min(MAX_SINGLE_PUT)).then_some(reading.part_size);
-    if let Some(part_size) = part_size
-        && UploadParts::count_for(size, part_size) > MAX_PARTS
-    {
-        return Err(fail(format!(
-            "it is {size} bytes: more than {MAX_PARTS} parts of {part_size} bytes (the most one \
-             upload has); raise --part-size"
-        )));
-    }
+        upload_split(size, reading.multipart_threshold, reading.part_size).map_err(|_| {
+            fail(format!(
+                "it is {size} bytes: more than {MAX_PARTS} parts of {} bytes (the most one \
+                 upload has); raise --part-size",
+                reading.part_size
+            ))
+        })?;
     let path = confined(&root, &id).map_err(fail)?;
     let (read, checksum, parts) = hash_file(&path, part_size)
         .await
