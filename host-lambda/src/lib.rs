@@ -323,13 +323,14 @@ async fn handle_restore<S: ObjectStore>(
     if let Some(check) = &app.key_check {
         check.ensure().await?;
     }
-    tracing::info!(%date, ?to_bucket, to_prefix, overwrite, "starting restore");
+    let into_bucket = to_bucket.as_deref().unwrap_or(&config.bucket);
+    tracing::info!(%date, into_bucket, to_prefix, overwrite, "starting restore");
     let report = restore_to_prefix(&app.store, target, &request).await?;
     if report.failed.is_empty() {
         return Ok(json!({
             "action": "restore",
             "date": date.to_string(),
-            "to_bucket": to_bucket.as_deref().unwrap_or(&config.bucket),
+            "to_bucket": into_bucket,
             "to_prefix": to_prefix,
             "requested": report.requested,
             "restored": report.restored,
@@ -345,10 +346,7 @@ async fn handle_restore<S: ObjectStore>(
         .collect();
     Err(HandlerError::RestoreIncomplete {
         date: date.to_string(),
-        to: format!(
-            "s3://{}/{to_prefix}",
-            to_bucket.as_deref().unwrap_or(&config.bucket)
-        ),
+        to: format!("s3://{into_bucket}/{to_prefix}"),
         requested: report.requested,
         failed: report.failed.len() as u64,
         summary: summary.join("; "),
