@@ -18,6 +18,20 @@ fn failing(code: &'static str) -> Client {
     mock_client!(aws_sdk_kms, RuleMode::MatchAny, [&rule])
 }
 
+/// DescribeKey's answer for key `abc`.
+fn described(enabled: bool, state: KeyState) -> DescribeKeyOutput {
+    DescribeKeyOutput::builder()
+        .key_metadata(
+            KeyMetadata::builder()
+                .key_id("abc")
+                .enabled(enabled)
+                .key_state(state)
+                .build()
+                .unwrap(),
+        )
+        .build()
+}
+
 #[tokio::test]
 async fn a_denied_check_names_the_grant_and_is_not_retried() {
     let e = KeyCheck::new(failing("AccessDeniedException"), KEY)
@@ -53,18 +67,7 @@ async fn kms_trouble_is_retryable_and_asked_again() {
 
 #[tokio::test]
 async fn an_enabled_key_is_asked_about_once() {
-    let rule = mock!(Client::describe_key).then_output(|| {
-        DescribeKeyOutput::builder()
-            .key_metadata(
-                KeyMetadata::builder()
-                    .key_id("abc")
-                    .enabled(true)
-                    .key_state(KeyState::Enabled)
-                    .build()
-                    .unwrap(),
-            )
-            .build()
-    });
+    let rule = mock!(Client::describe_key).then_output(|| described(true, KeyState::Enabled));
     let client = mock_client!(aws_sdk_kms, RuleMode::MatchAny, [&rule]);
     let check = KeyCheck::new(client, KEY);
     check.ensure().await.unwrap();
@@ -74,18 +77,8 @@ async fn an_enabled_key_is_asked_about_once() {
 
 #[tokio::test]
 async fn a_key_pending_deletion_is_refused() {
-    let rule = mock!(Client::describe_key).then_output(|| {
-        DescribeKeyOutput::builder()
-            .key_metadata(
-                KeyMetadata::builder()
-                    .key_id("abc")
-                    .enabled(false)
-                    .key_state(KeyState::PendingDeletion)
-                    .build()
-                    .unwrap(),
-            )
-            .build()
-    });
+    let rule =
+        mock!(Client::describe_key).then_output(|| described(false, KeyState::PendingDeletion));
     let client = mock_client!(aws_sdk_kms, RuleMode::MatchAny, [&rule]);
     let e = KeyCheck::new(client, KEY).ensure().await.unwrap_err();
     assert!(!e.is_retryable());
