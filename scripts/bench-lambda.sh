@@ -12,7 +12,7 @@ source scripts/python-env.sh
 setup_env tools infra/requirements-test.txt
 PYBIN=("${ENV_CMD[@]}")
 scripts/install-s3s-fs.sh
-cargo build --locked --release -q -p docvault-lambda --example upload_bench
+cargo build --locked --release -q -p docvault-s3 --example upload_bench
 BENCH=target/release/examples/upload_bench
 
 data=$(mktemp -d /dev/shm/docvault-s3s.XXXXXX 2>/dev/null || mktemp -d)

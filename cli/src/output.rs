@@ -3,10 +3,16 @@
 
 use std::io::{self, Write as _};
 
+use serde::Serialize;
+
 use crate::error::CliError;
 
 /// Prints `value` as JSON when `json`, else `text`.
-pub(crate) fn emit(json: bool, text: &str, value: &serde_json::Value) -> Result<(), CliError> {
+pub(crate) fn emit<T: Serialize + ?Sized>(
+    json: bool,
+    text: &str,
+    value: &T,
+) -> Result<(), CliError> {
     let mut out = io::stdout().lock();
     let written = if json {
         serde_json::to_writer_pretty(&mut out, value)

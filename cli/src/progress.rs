@@ -3,7 +3,7 @@
 //! Plain lines work the same in a log file, a CI job and a WASI sandbox (no cursor control; the
 //! bar's own timing stays outside the core, which never reads a clock).
 
-use crate::local::human_bytes;
+use docvault_core::text::human_bytes;
 
 /// Progress of one step over a known number of items.
 #[derive(Debug)]

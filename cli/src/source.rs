@@ -2,10 +2,12 @@
 //! document (id, type, department, priority, content type).
 //!
 //! # The walk
-//! Every directory is listed and sorted by name; symbolic links are never followed (a link is
-//! skipped and reported, whatever it points to), nor are devices, FIFOs and sockets. A file whose
-//! path is not valid UTF-8 or not a valid document id, and a directory that cannot be listed,
-//! become failures with a reason: nothing found is silently dropped.
+//! Every directory is listed through the source's [`Root`] (no link is ever followed: a link is
+//! skipped and reported, whatever it points to, as are devices, FIFOs and sockets) and sorted
+//! by name. A file whose path is not valid UTF-8 or not a valid document id, a directory whose
+//! name is not a usable path, and a directory that cannot be listed become failures with a
+//! reason: nothing found is silently dropped. (`walkdir` would walk by full paths, which a link
+//! swapped in mid-walk can redirect; this walk goes through the one door.)
 //!
 //! # The convention
 //! For a file at relative path `P` (segments joined by `/`), the **document id** is `P` itself
@@ -14,31 +16,23 @@
 //! [`docvault_core::convention`], shared with S3 sources. The **created date** is the file's
 //! modification time (UTC, whole seconds), or the backup time when the filesystem gives none.
 
-use std::ffi::OsString;
-use std::fs;
 use std::io;
-use std::path::{Path, PathBuf};
 
 use docvault_core::DocumentId;
+use docvault_core::model::relative_path_problem;
+use docvault_fs::{Kind, Root};
 
-use crate::local::{escape_os, kind_of};
+use crate::vault::escape_os;
 
 /// One entry of a source directory.
 #[derive(Debug)]
 pub(crate) enum Entry {
-    /// A regular file with a valid id.
-    File {
-        /// Its id (its relative path).
-        id: DocumentId,
-        /// Its full path.
-        path: PathBuf,
-    },
+    /// A regular file with a valid id (its path below the source).
+    File(DocumentId),
     /// Something that should have been a document but cannot be: recorded as a failure.
     Failed {
         /// Its relative path, escaped where needed (never a valid id, so never confused with one).
         name: String,
-        /// Its full path.
-        path: PathBuf,
         /// Why.
         reason: String,
     },
@@ -55,9 +49,17 @@ impl Entry {
     /// The relative path as reported, for sorting.
     fn sort_key(&self) -> &str {
         match self {
-            Self::File { id, .. } => id.as_str(),
+            Self::File(id) => id.as_str(),
             Self::Failed { name, .. } | Self::Skipped { name, .. } => name,
         }
+    }
+}
+
+fn join(dir: &str, name: &str) -> String {
+    if dir.is_empty() {
+        name.to_owned()
+    } else {
+        format!("{dir}/{name}")
     }
 }
 
@@ -65,14 +67,14 @@ impl Entry {
 ///
 /// # Errors
 /// Only when `root` itself cannot be listed; problems below it become [`Entry::Failed`].
-pub(crate) fn walk(root: &Path) -> io::Result<Vec<Entry>> {
+pub(crate) fn walk(root: &Root) -> io::Result<Vec<Entry>> {
     let mut out = Vec::new();
-    // (directory path, its segments relative to root); an explicit stack, no recursion.
-    let mut stack: Vec<(PathBuf, Vec<OsString>)> = vec![(root.to_path_buf(), Vec::new())];
-    while let Some((dir, segments)) = stack.pop() {
-        let listing = match fs::read_dir(&dir) {
+    // Directories to list, by path below the root; an explicit stack, no recursion.
+    let mut stack: Vec<String> = vec![String::new()];
+    while let Some(dir) = stack.pop() {
+        let mut listing = match root.read_dir(&dir) {
             Ok(l) => l,
-            Err(e) if segments.is_empty() => {
+            Err(e) if dir.is_empty() => {
                 let hint = hint(&e);
                 // Keep the OS error (and its code) unless there is something to add.
                 return Err(if hint.is_empty() {
@@ -83,8 +85,7 @@ pub(crate) fn walk(root: &Path) -> io::Result<Vec<Entry>> {
             }
             Err(e) => {
                 out.push(Entry::Failed {
-                    name: format!("{}/", escaped(&segments)),
-                    path: dir,
+                    name: format!("{dir}/"),
                     reason: format!(
                         "directory could not be listed ({e}{}): none of its files were backed up",
                         hint(&e)
@@ -93,33 +94,42 @@ pub(crate) fn walk(root: &Path) -> io::Result<Vec<Entry>> {
                 continue;
             }
         };
-        let mut children = Vec::new();
-        for item in listing {
-            match item.and_then(|e| Ok((e.file_name(), e.path(), e.file_type()?))) {
-                Ok(child) => children.push(child),
-                Err(e) => out.push(Entry::Failed {
-                    name: format!("{}/", escaped(&segments)),
-                    path: dir.clone(),
+        listing.sort_by(|a, b| a.name.as_encoded_bytes().cmp(b.name.as_encoded_bytes()));
+        let mut subdirs = Vec::new();
+        for entry in listing {
+            let shown = join(&dir, &escape_os(&entry.name));
+            let path = entry.name.to_str().map(|n| join(&dir, n));
+            match (entry.kind, path) {
+                (Kind::Dir, Some(path)) if relative_path_problem(&path).is_none() => {
+                    subdirs.push(path);
+                }
+                (Kind::Dir, path) => out.push(Entry::Failed {
+                    name: format!("{shown}/"),
                     reason: format!(
-                        "an entry of this directory could not be read ({e}): it was not backed up"
+                        "the folder's name {}: none of its files were backed up; rename it",
+                        match path {
+                            None => "is not valid UTF-8 (invalid bytes are shown as \\xNN)",
+                            Some(_) => "holds a backslash or a control character",
+                        }
                     ),
                 }),
-            }
-        }
-        children.sort_by(|a, b| a.0.as_encoded_bytes().cmp(b.0.as_encoded_bytes()));
-        let mut subdirs = Vec::new();
-        for (name, path, ft) in children {
-            let mut rel = segments.clone();
-            rel.push(name);
-            if ft.is_dir() {
-                subdirs.push((path, rel));
-            } else if ft.is_file() {
-                out.push(file_entry(&rel, path));
-            } else {
-                out.push(Entry::Skipped {
-                    name: escaped(&rel),
-                    kind: kind_of(ft),
-                });
+                (Kind::File, Some(path)) => out.push(match DocumentId::new(&path) {
+                    Ok(id) => Entry::File(id),
+                    Err(e) => Entry::Failed {
+                        name: shown,
+                        reason: format!("{e}: rename it"),
+                    },
+                }),
+                (Kind::File, None) => out.push(Entry::Failed {
+                    name: shown,
+                    reason: "its path is not valid UTF-8, so it cannot be a document id: rename \
+                             it (invalid bytes are shown as \\xNN)"
+                        .to_owned(),
+                }),
+                (kind, _) => out.push(Entry::Skipped {
+                    name: shown,
+                    kind: kind.describe(),
+                }),
             }
         }
         stack.extend(subdirs.into_iter().rev());
@@ -142,34 +152,5 @@ fn hint(e: &io::Error) -> &'static str {
          back this directory up with the native docvault, which records such a file as failed"
     } else {
         ""
-    }
-}
-
-fn escaped(segments: &[OsString]) -> String {
-    segments
-        .iter()
-        .map(|s| escape_os(s))
-        .collect::<Vec<_>>()
-        .join("/")
-}
-
-fn file_entry(segments: &[OsString], path: PathBuf) -> Entry {
-    let utf8: Option<Vec<&str>> = segments.iter().map(|s| s.to_str()).collect();
-    let Some(utf8) = utf8 else {
-        return Entry::Failed {
-            name: escaped(segments),
-            path,
-            reason: "its path is not valid UTF-8, so it cannot be a document id: rename it \
-                     (invalid bytes are shown as \\xNN)"
-                .to_owned(),
-        };
-    };
-    match DocumentId::new(&utf8.join("/")) {
-        Ok(id) => Entry::File { id, path },
-        Err(e) => Entry::Failed {
-            name: escaped(segments),
-            path,
-            reason: format!("{e}: rename it"),
-        },
     }
 }

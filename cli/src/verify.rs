@@ -1,19 +1,21 @@
 //! `docvault verify`: every stored document of a day re-hashed and compared with its manifest
-//! by the core's [`verify_objects`]; missing, extra, resized and altered files are reported by
-//! key, and any problem makes the exit code 1.
+//! by the core ([`verify_objects`]); missing, extra, resized and altered files are reported by
+//! key in the core's one rendering, and any problem makes the exit code 1.
 
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 use std::path::PathBuf;
 
-use docvault_core::verify::verify_objects;
-use docvault_core::{BackupDate, Layout, ObservedObject};
+use docvault_core::verify::{ObservedObject, VerifyPolicy, verify_objects};
+use docvault_core::{BackupDate, Layout};
+use docvault_fs::Kind;
 use serde_json::json;
 
 use crate::error::CliError;
-use crate::local::{self, BUF_SIZE, hash_file, key_path, list_files};
 use crate::output::emit;
 use crate::progress::Progress;
+use crate::stream::{BUF_SIZE, PumpError, pump};
+use crate::vault::{Vault, escape_os};
+use docvault_core::text::human_bytes;
 
 /// One `docvault verify` invocation.
 #[derive(Debug)]
@@ -24,13 +26,51 @@ pub(crate) struct Request {
     pub(crate) quiet: bool,
 }
 
+/// Every entry below the day's `documents/`, by key, without following links.
+fn list(vault: &Vault, documents: &str) -> Result<Vec<(String, Kind, u64)>, CliError> {
+    let mut out = Vec::new();
+    let mut stack = vec![documents.to_owned()];
+    while let Some(dir) = stack.pop() {
+        let entries = match vault.root().read_dir(&dir) {
+            Ok(e) => e,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && dir == documents => break,
+            Err(e) => return Err(CliError::io(format!("listing {}", vault.display(&dir)))(e)),
+        };
+        for entry in entries {
+            let key = format!("{dir}/{}", escape_os(&entry.name));
+            match (entry.kind, entry.name.to_str()) {
+                (Kind::Dir, Some(name)) => stack.push(format!("{dir}/{name}")),
+                (Kind::File, Some(name)) => {
+                    let key = format!("{dir}/{name}");
+                    let len = vault
+                        .root()
+                        .metadata(&key)
+                        .ok()
+                        .flatten()
+                        .map_or(0, |m| m.len);
+                    out.push((key, Kind::File, len));
+                }
+                (kind, _) => out.push((key, kind, 0)),
+            }
+        }
+    }
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    Ok(out)
+}
+
 /// Runs a verification.
 pub(crate) fn verify(req: &Request) -> Result<(), CliError> {
-    let manifest = local::load_manifest(&req.dest, req.date)?;
+    let vault = Vault::open(&req.dest).map_err(|_| {
+        CliError::Invalid(format!(
+            "no complete backup of {} in {}: the directory does not exist",
+            req.date,
+            req.dest.display()
+        ))
+    })?;
+    let manifest = vault.load_manifest(req.date)?;
     let layout = Layout::new(req.date);
-    let prefix = layout.documents_prefix();
-    let dir = key_path(&req.dest, prefix.trim_end_matches('/'));
-    let listed = list_files(&dir).map_err(CliError::io(format!("listing {}", dir.display())))?;
+    let documents = layout.documents_prefix();
+    let listed = list(&vault, documents.trim_end_matches('/'))?;
     let expected: BTreeMap<&str, u64> = manifest
         .documents
         .iter()
@@ -38,95 +78,47 @@ pub(crate) fn verify(req: &Request) -> Result<(), CliError> {
         .collect();
     let mut buf = vec![0; BUF_SIZE];
     let mut observed = Vec::with_capacity(listed.len());
-    let mut irregular = Vec::new();
-    let mut unreadable = Vec::new();
     let mut hashed = 0u64;
     let mut progress = Progress::start(
         format!("verify {}", req.date),
         listed.len() as u64,
         req.quiet,
     );
-    for file in listed {
-        let key = format!("{prefix}{}", file.rel);
-        if let Some(kind) = file.irregular {
+    for (key, kind, size) in listed {
+        let mut object = ObservedObject::new(key.clone(), size);
+        if kind != Kind::File {
             progress.advance(0);
-            irregular.push((key, kind));
+            object.not_regular = Some(kind.describe().to_owned());
+            observed.push(object);
             continue;
         }
         // Hash only what can match: a listed key of the right size.
-        let mut size = file.size;
-        let checksum = match expected.get(key.as_str()) {
-            Some(&want) if want == size => match hash_file(&file.path, &mut buf) {
-                Ok((n, digest)) => {
-                    size = n;
-                    hashed += n;
-                    Some(digest)
-                }
-                Err(e) => {
-                    unreadable.push((key.clone(), e.to_string()));
-                    None
-                }
-            },
-            _ => None,
-        };
-        progress.advance(size);
-        observed.push(ObservedObject {
-            key,
-            size,
-            checksum,
-            checksum_parts: None,
-            encryption: None,
-        });
+        if expected.get(key.as_str()) == Some(&size) {
+            match vault.root().open_file(&key) {
+                Ok((mut file, _)) => match pump(&mut file, None, &mut buf) {
+                    Ok((n, digest)) => {
+                        object.size = n;
+                        object.read_checksum = Some(digest);
+                        hashed += n;
+                    }
+                    Err(PumpError::Read(e) | PumpError::Write(e)) => {
+                        object.read_error = Some(e.to_string());
+                    }
+                },
+                Err(e) => object.read_error = Some(e.to_string()),
+            }
+        }
+        progress.advance(object.size);
+        observed.push(object);
     }
-    let report = verify_objects(&manifest, observed);
-    let problems = report.problems() + irregular.len();
-
-    let mut text = String::new();
+    let report = verify_objects(&manifest, observed, &VerifyPolicy::default());
+    let problems = report.problem_count();
+    let mut text = report.render_text(&format!("{} in {}", req.date, req.dest.display()));
     if problems == 0 {
-        let _ = writeln!(
-            text,
-            "verify of {}: all {} documents match the manifest ({} re-hashed); no missing or \
-             extra files",
-            req.date,
-            report.verified,
-            local::human_bytes(hashed)
-        );
-    } else {
-        let _ = writeln!(
-            text,
-            "verify of {}: {} of {} documents match the manifest; {problems} problems",
-            req.date, report.verified, report.expected
-        );
-        for key in &report.missing {
-            let _ = writeln!(text, "  missing   {key}");
-        }
-        for key in &report.extra {
-            let _ = writeln!(text, "  extra     {key} (not in the manifest)");
-        }
-        for m in &report.size_mismatch {
-            let _ = writeln!(
-                text,
-                "  size      {}: the manifest says {} bytes, the stored file has {}",
-                m.key, m.expected, m.actual
-            );
-        }
-        for m in &report.checksum_mismatch {
-            let _ = writeln!(
-                text,
-                "  checksum  {}: the manifest says {}, the stored file has {}",
-                m.key, m.expected, m.actual
-            );
-        }
-        for key in &report.unverified {
-            let why = unreadable
-                .iter()
-                .find(|(k, _)| k == key)
-                .map_or("could not be hashed", |(_, e)| e.as_str());
-            let _ = writeln!(text, "  unreadable {key}: {why}");
-        }
-        for (key, kind) in &irregular {
-            let _ = writeln!(text, "  not a file {key}: a {kind}");
-        }
+        text.push_str(&format!(
+            "  every document re-hashed ({}); no missing or extra files\n",
+            human_bytes(hashed)
+        ));
     }
     let mut value = serde_json::to_value(&report).unwrap_or_else(|_| json!({}));
     if let Some(obj) = value.as_object_mut() {
@@ -135,20 +127,6 @@ pub(crate) fn verify(req: &Request) -> Result<(), CliError> {
         obj.insert("manifest_key".into(), json!(layout.manifest_key()));
         obj.insert("clean".into(), json!(problems == 0));
         obj.insert("problems".into(), json!(problems));
-        obj.insert(
-            "not_regular".into(),
-            irregular
-                .iter()
-                .map(|(key, kind)| json!({ "key": key, "kind": kind }))
-                .collect(),
-        );
-        obj.insert(
-            "unreadable".into(),
-            unreadable
-                .iter()
-                .map(|(key, error)| json!({ "key": key, "error": error }))
-                .collect(),
-        );
     }
     emit(req.json, &text, &value)?;
     if problems == 0 {

@@ -183,7 +183,7 @@ fn directory_backup_verifies_and_restores_byte_for_byte() {
     let report = json(&out);
     assert_eq!(report["status"], "complete");
     assert_eq!(report["documents"], 6);
-    assert_eq!(report["written"], 6);
+    assert_eq!(report["uploaded"], 6);
     let skipped: Vec<&str> = report["skipped"]
         .as_array()
         .expect("skipped")
@@ -435,7 +435,7 @@ fn failures_are_recorded_and_a_rerun_completes_the_day() {
     ok(&out);
     let report = json(&out);
     assert_eq!(report["status"], "complete");
-    assert_eq!(report["kept"], 2, "{report}");
+    assert_eq!(report["already_stored"], 2, "{report}");
     assert_eq!(report["removed_unclaimed"], 1, "{report}");
     assert_eq!(
         stored("ok/a.txt"),
@@ -555,7 +555,7 @@ fn a_destination_that_refuses_a_write_gives_an_incomplete_day_then_a_rerun_compl
     ok(&out);
     let report = json(&out);
     assert_eq!(
-        (report["written"].clone(), report["kept"].clone()),
+        (report["uploaded"].clone(), report["already_stored"].clone()),
         (1.into(), 1.into())
     );
     ok(&verify(&dest));
@@ -579,7 +579,7 @@ fn generated_day_matches_the_golden_manifest_and_restores_the_generated_files() 
     ];
     let out = docvault(&backup);
     ok(&out);
-    assert_eq!(json(&out)["written"], 500);
+    assert_eq!(json(&out)["uploaded"], 500);
     let golden =
         Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/golden/manifest-500-2026-11-27.json");
     assert!(
@@ -681,7 +681,7 @@ fn tampering_is_reported_by_verify_and_refused_by_restore() {
     let text = docvault(&["verify", "--dest", s(&dest), "--date", DATE, "-q"]);
     let report = String::from_utf8_lossy(&text.stdout);
     assert!(
-        report.contains("checksum  backups/2026-11-27/documents/invoice_0000.csv"),
+        report.contains("checksum    backups/2026-11-27/documents/invoice_0000.csv"),
         "{report}"
     );
 

@@ -10,37 +10,50 @@
 //!
 //! * [`model`]: a business document and its value types (dates, timestamps, SHA-256, labels).
 //! * [`generate`]: the spec's synthetic day, with real bodies and real checksums.
-//! * [`manifest`]: assembling, writing (canonical JSON) and validating a day's manifest.
+//! * [`manifest`]: assembling, writing (canonical JSON), validating and loading a day's manifest.
 //! * [`plan`]: upload planning and the run state machine whose last write is the manifest.
+//! * [`lease`]: the lease a run holds on its day while it writes.
+//! * [`day`]: which day a run backs up, and which days may be backed up.
 //! * [`metrics`]: the spec's CloudWatch metrics as data, as EMF and as Prometheus text.
-//! * [`verify`]: a stored day compared with its manifest.
+//! * [`verify`]: a stored day compared with its manifest; the one object-identity rule.
+//! * [`restore`]: which documents a restore copies, to which safe relative paths.
+//! * [`report`]: the backup report hosts print and read back.
 //! * [`diff`]: two manifests compared.
-//! * [`layout`]: object keys.
+//! * [`layout`]: object keys, key prefixes and where a restore may write.
 //! * [`convention`]: a relative path's document attributes (type, department, content type).
+//! * [`text`]: untrusted text made safe to print.
 
 pub mod convention;
+pub mod day;
 pub mod diff;
 pub mod generate;
-mod json;
 pub mod layout;
+pub mod lease;
 pub mod manifest;
 pub mod metrics;
 pub mod model;
 pub mod plan;
+pub mod report;
+pub mod restore;
+pub mod text;
 pub mod verify;
 
 pub use generate::{GeneratedDocument, Generator, GeneratorSpec};
-pub use layout::Layout;
+pub use layout::{KeyPrefix, Layout};
 pub use manifest::{
-    AssembleError, BackupStatus, BackupSummary, FailedDocument, FailureStage, Manifest,
-    ManifestError, ManifestHeader, SCHEMA_VERSION, SourceDescription,
+    AssembleError, BackupStatus, BackupSummary, CommittedError, FailedDocument, FailureStage,
+    Manifest, ManifestError, ManifestHeader, SCHEMA_VERSION, SourceDescription,
 };
 pub use metrics::{MetricSet, RunOutcome};
 pub use model::{
     BackupDate, Document, DocumentId, DocumentMetadata, Label, PartedHasher, Priority,
     Sha256Digest, Sha256Hasher, Timestamp, UploadParts, ValueError,
 };
-pub use plan::{BackupRun, Commit, Encryption, ObjectPut, PlanError, PlanOptions, UploadPlan};
+pub use plan::{
+    Admission, BackupRun, Commit, Encryption, ObjectPut, PlanError, PlanOptions, Stored, Transfer,
+    UploadPlan,
+};
 pub use verify::{
-    ObservedEncryption, ObservedObject, VerifyReport, read_sample, verify_objects_expecting,
+    ObservedEncryption, ObservedObject, StoreChecksum, VerifyPolicy, VerifyReport, read_sample,
+    verify_objects,
 };

@@ -181,6 +181,11 @@ impl MetricSet {
         }
     }
 
+    /// The value of metric `name` in this set, if it has one.
+    pub fn value(&self, name: &str) -> Option<u64> {
+        self.data.iter().find(|d| d.name == name).map(|d| d.value)
+    }
+
     /// One CloudWatch Embedded Metric Format line (no trailing newline). Printed to a Lambda's
     /// stdout, CloudWatch Logs turns it into metrics: no API call, no IAM permission.
     pub fn to_emf(&self) -> String {

@@ -3,13 +3,14 @@
 //! Every error names the variable and says what to set, so a bad deployment fails on its first
 //! invocation with a message that points at the fix.
 
-use docvault_core::layout::normalize_prefix;
-use docvault_core::{Encryption, Label};
-
-use crate::source::{
+use docvault_core::{Encryption, KeyPrefix, Label};
+use docvault_s3::split::{
     DEFAULT_BUFFER_LIMIT, DEFAULT_MULTIPART_THRESHOLD, DEFAULT_PART_SIZE, MAX_SINGLE_PUT,
-    MIN_PART_SIZE, SourceOptions,
+    MIN_PART_SIZE,
 };
+use docvault_s3::url::is_bucket_name;
+
+use crate::source::SourceOptions;
 
 /// Where the day's documents come from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,13 +46,16 @@ pub struct Config {
     /// it restores go to another prefix of the backup bucket only).
     pub restore_bucket: Option<String>,
     /// `BACKUP_PREFIX` (optional key prefix inside the bucket).
-    pub prefix: String,
+    pub prefix: KeyPrefix,
     /// `ENVIRONMENT`.
     pub environment: Label,
     /// `KMS_KEY_ID` (ARN preferred; the stack's bucket policy expects the ARN).
     pub kms_key_id: Option<String>,
     /// `DOCUMENT_SOURCE` + `DOCUMENT_COUNT` + `DOCUMENT_SEED`.
     pub source: DocumentSource,
+    /// `ALLOW_EMPTY_DAYS`: an S3 source with no documents for a day commits an empty manifest
+    /// (otherwise the day is not sealed, and the run fails so that the alarm fires).
+    pub allow_empty_days: bool,
     /// `UPLOAD_CONCURRENCY`.
     pub concurrency: usize,
     /// `METRICS_MODE`.
@@ -63,6 +67,9 @@ pub struct Config {
     /// `MAX_ATTEMPTS`: SDK attempts per request (with exponential backoff) before a document is
     /// recorded as failed.
     pub max_attempts: u32,
+    /// The function's memory (`AWS_LAMBDA_FUNCTION_MEMORY_SIZE`, MB), which bounds the largest
+    /// manifest it loads.
+    pub memory_mb: u64,
 }
 
 impl Config {
@@ -74,6 +81,11 @@ impl Config {
             },
             None => Encryption::None,
         }
+    }
+
+    /// The largest manifest this function loads (a quarter of its memory).
+    pub fn manifest_limit(&self) -> u64 {
+        docvault_core::manifest::max_manifest_bytes(self.memory_mb * 1024 * 1024)
     }
 }
 
@@ -101,6 +113,60 @@ pub enum ConfigError {
     },
 }
 
+/// The variables, read through a lookup (the process environment, or a map in tests).
+struct Vars<F>(F);
+
+impl<F: Fn(&str) -> Option<String>> Vars<F> {
+    /// A set, non-blank variable.
+    fn get(&self, name: &str) -> Option<String> {
+        (self.0)(name).filter(|v| !v.trim().is_empty())
+    }
+
+    fn required(&self, name: &'static str, hint: &'static str) -> Result<String, ConfigError> {
+        self.get(name).ok_or(ConfigError::Missing { name, hint })
+    }
+
+    fn number(
+        &self,
+        name: &'static str,
+        default: u64,
+        range: std::ops::RangeInclusive<u64>,
+        hint: &'static str,
+    ) -> Result<u64, ConfigError> {
+        match self.get(name) {
+            None => Ok(default),
+            Some(v) => match v.trim().parse::<u64>() {
+                Ok(n) if range.contains(&n) => Ok(n),
+                _ => Err(invalid(name, v, hint)),
+            },
+        }
+    }
+
+    fn flag(&self, name: &'static str) -> Result<bool, ConfigError> {
+        match self.get(name).as_deref() {
+            None | Some("false" | "0") => Ok(false),
+            Some("true" | "1") => Ok(true),
+            Some(v) => Err(invalid(name, v.to_owned(), "use true or false")),
+        }
+    }
+
+    fn bucket(&self, name: &'static str, value: String) -> Result<String, ConfigError> {
+        if is_bucket_name(&value) {
+            Ok(value)
+        } else {
+            Err(invalid(
+                name,
+                value,
+                "use an S3 bucket name: 3-63 characters of a-z, 0-9, '-' and '.'",
+            ))
+        }
+    }
+}
+
+fn invalid(name: &'static str, value: String, hint: &'static str) -> ConfigError {
+    ConfigError::Invalid { name, value, hint }
+}
+
 impl Config {
     /// Reads the configuration through `var` (the process environment in production, a map in
     /// tests).
@@ -108,41 +174,24 @@ impl Config {
     /// # Errors
     /// The first missing or invalid variable.
     pub fn from_lookup(var: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let get = |name: &str| var(name).filter(|v| !v.trim().is_empty());
-        let required = |name: &'static str, hint: &'static str| {
-            get(name).ok_or(ConfigError::Missing { name, hint })
-        };
-        let invalid = |name: &'static str, value: String, hint: &'static str| {
-            ConfigError::Invalid { name, value, hint }
-        };
-
-        let bucket_name = |name: &'static str, value: String| {
-            if is_bucket_name(&value) {
-                Ok(value)
-            } else {
-                Err(invalid(
-                    name,
-                    value,
-                    "use an S3 bucket name: 3-63 characters of a-z, 0-9, '-' and '.'",
-                ))
-            }
-        };
-        let bucket = bucket_name(
+        let vars = Vars(var);
+        let bucket = vars.bucket(
             "BACKUP_BUCKET",
-            required("BACKUP_BUCKET", "set it to the backup bucket's name")?,
+            vars.required("BACKUP_BUCKET", "set it to the backup bucket's name")?,
         )?;
-        let restore_bucket = get("RESTORE_BUCKET")
-            .map(|b| bucket_name("RESTORE_BUCKET", b))
+        let restore_bucket = vars
+            .get("RESTORE_BUCKET")
+            .map(|b| vars.bucket("RESTORE_BUCKET", b))
             .transpose()?;
-        let prefix_raw = get("BACKUP_PREFIX").unwrap_or_default();
-        let prefix = normalize_prefix(&prefix_raw).map_err(|v| {
+        let prefix_raw = vars.get("BACKUP_PREFIX").unwrap_or_default();
+        let prefix = KeyPrefix::parse(&prefix_raw).map_err(|_| {
             invalid(
                 "BACKUP_PREFIX",
-                v,
+                prefix_raw,
                 "use a relative prefix like team-a/ without '.', '..' or empty segments",
             )
         })?;
-        let env_raw = required("ENVIRONMENT", "set it to dev, staging or prod")?;
+        let env_raw = vars.required("ENVIRONMENT", "set it to dev, staging or prod")?;
         let environment = Label::new(&env_raw).map_err(|_| {
             invalid(
                 "ENVIRONMENT",
@@ -150,143 +199,121 @@ impl Config {
                 "use a lowercase name such as dev, staging or prod",
             )
         })?;
-        let kms_key_id = match get("KMS_KEY_ID") {
-            Some(k) if k == "none" => None,
-            Some(k) => Some(k),
-            None => {
-                return Err(ConfigError::Missing {
-                    name: "KMS_KEY_ID",
-                    hint: "set it to the backup key's ARN (or `none` for a store without KMS)",
-                });
-            }
+        let kms_key_id = match vars.required(
+            "KMS_KEY_ID",
+            "set it to the backup key's ARN (or `none` for a store without KMS)",
+        )? {
+            k if k == "none" => None,
+            k => Some(k),
         };
-        let number =
-            |name: &'static str, default: u64, min: u64, max: u64, hint: &'static str| match get(
-                name,
-            ) {
-                None => Ok(default),
-                Some(v) => match v.trim().parse::<u64>() {
-                    Ok(n) if (min..=max).contains(&n) => Ok(n),
-                    _ => Err(invalid(name, v, hint)),
-                },
-            };
-        let source = match get("DOCUMENT_SOURCE").as_deref() {
-            None | Some("generator") => DocumentSource::Generator {
-                count: number(
-                    "DOCUMENT_COUNT",
-                    docvault_core::generate::DEFAULT_COUNT,
-                    0,
-                    10_000_000,
-                    "use a whole number of documents from 0 to 10000000",
-                )?,
-                seed: number("DOCUMENT_SEED", 0, 0, u64::MAX, "use a whole number")?,
-            },
-            Some(uri) => match uri
-                .strip_prefix("s3://")
-                .map(|rest| rest.split_once('/').unwrap_or((rest, "")))
-            {
-                Some((bucket, prefix))
-                    if !bucket.is_empty() && !prefix.replace("{date}", "").contains(['{', '}']) =>
-                {
-                    DocumentSource::S3(SourceOptions {
-                        bucket: bucket.to_owned(),
-                        prefix: prefix.to_owned(),
-                        buffer_limit: number(
-                            "SOURCE_BUFFER_BYTES",
-                            DEFAULT_BUFFER_LIMIT,
-                            0,
-                            1 << 30,
-                            "use a whole number of bytes from 0 to 1073741824: documents up to \
-                             this size are held in memory, larger ones streamed twice",
-                        )?,
-                        multipart_threshold: number(
-                            "MULTIPART_THRESHOLD_BYTES",
-                            DEFAULT_MULTIPART_THRESHOLD,
-                            MIN_PART_SIZE,
-                            MAX_SINGLE_PUT,
-                            "use a whole number of bytes from 5242880 (5 MiB) to 5368709120 \
-                             (5 GiB): larger documents are uploaded in parts",
-                        )?,
-                        part_size: number(
-                            "MULTIPART_PART_BYTES",
-                            DEFAULT_PART_SIZE,
-                            MIN_PART_SIZE,
-                            MAX_SINGLE_PUT,
-                            "use a whole number of bytes from 5242880 (5 MiB) to 5368709120 \
-                             (5 GiB) per part",
-                        )?,
-                    })
-                }
-                _ => {
-                    return Err(invalid(
-                        "DOCUMENT_SOURCE",
-                        uri.to_owned(),
-                        "use `generator` or `s3://bucket/prefix` (`{date}` in the prefix stands \
-                         for the backup date)",
-                    ));
-                }
-            },
-        };
-        let concurrency = number(
-            "UPLOAD_CONCURRENCY",
-            32,
-            1,
-            1024,
-            "use a whole number of parallel uploads from 1 to 1024",
-        )? as usize;
-        let metrics = match get("METRICS_MODE").as_deref() {
-            None | Some("emf") => MetricsMode::Emf,
-            Some("put-metric-data") => MetricsMode::PutMetricData,
-            Some(v) => {
-                return Err(invalid(
-                    "METRICS_MODE",
-                    v.to_owned(),
-                    "use `emf` (default) or `put-metric-data`",
-                ));
-            }
-        };
-        let namespace = get("METRICS_NAMESPACE")
-            .unwrap_or_else(|| docvault_core::metrics::DEFAULT_NAMESPACE.into());
-        let force_path_style = match get("S3_FORCE_PATH_STYLE").as_deref() {
-            None | Some("false" | "0") => false,
-            Some("true" | "1") => true,
-            Some(v) => {
-                return Err(invalid(
-                    "S3_FORCE_PATH_STYLE",
-                    v.to_owned(),
-                    "use true or false",
-                ));
-            }
-        };
-        let max_attempts = number(
-            "MAX_ATTEMPTS",
-            4,
-            1,
-            20,
-            "use a whole number of attempts from 1 to 20",
-        )? as u32;
         Ok(Self {
             bucket,
             restore_bucket,
             prefix,
             environment,
             kms_key_id,
-            source,
-            concurrency,
-            metrics,
-            namespace,
-            force_path_style,
-            max_attempts,
+            source: document_source(&vars)?,
+            allow_empty_days: vars.flag("ALLOW_EMPTY_DAYS")?,
+            concurrency: vars.number(
+                "UPLOAD_CONCURRENCY",
+                32,
+                1..=1024,
+                "use a whole number of parallel uploads from 1 to 1024",
+            )? as usize,
+            metrics: metrics_mode(&vars)?,
+            namespace: vars
+                .get("METRICS_NAMESPACE")
+                .unwrap_or_else(|| docvault_core::metrics::DEFAULT_NAMESPACE.into()),
+            force_path_style: vars.flag("S3_FORCE_PATH_STYLE")?,
+            max_attempts: vars.number(
+                "MAX_ATTEMPTS",
+                4,
+                1..=20,
+                "use a whole number of attempts from 1 to 20",
+            )? as u32,
+            memory_mb: vars.number(
+                "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
+                512,
+                128..=10_240,
+                "Lambda sets it to the function's memory in MB (128 to 10240)",
+            )?,
         })
     }
 }
 
-/// Whether `name` can be an S3 bucket name (3-63 characters of a-z, 0-9, '-' and '.').
-pub fn is_bucket_name(name: &str) -> bool {
-    (3..=63).contains(&name.len())
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.')
+fn document_source<F: Fn(&str) -> Option<String>>(
+    vars: &Vars<F>,
+) -> Result<DocumentSource, ConfigError> {
+    let uri = match vars.get("DOCUMENT_SOURCE") {
+        None => return generator(vars),
+        Some(uri) if uri == "generator" => return generator(vars),
+        Some(uri) => uri,
+    };
+    let bad = || {
+        invalid(
+            "DOCUMENT_SOURCE",
+            uri.clone(),
+            "use `generator` or `s3://bucket/prefix` (`{date}` in the prefix stands for the \
+             backup date)",
+        )
+    };
+    let (bucket, prefix) = uri
+        .strip_prefix("s3://")
+        .map(|rest| rest.split_once('/').unwrap_or((rest, "")))
+        .ok_or_else(bad)?;
+    if !is_bucket_name(bucket) || prefix.replace("{date}", "").contains(['{', '}']) {
+        return Err(bad());
+    }
+    // The prefix, with `{date}` standing for a date, must be a usable key prefix.
+    KeyPrefix::parse(&prefix.replace("{date}", "2026-11-27")).map_err(|_| bad())?;
+    Ok(DocumentSource::S3(SourceOptions {
+        bucket: bucket.to_owned(),
+        prefix: prefix.to_owned(),
+        buffer_limit: vars.number(
+            "SOURCE_BUFFER_BYTES",
+            DEFAULT_BUFFER_LIMIT,
+            0..=1 << 30,
+            "use a whole number of bytes from 0 to 1073741824: documents up to this size are \
+             held in memory, larger ones streamed twice",
+        )?,
+        multipart_threshold: vars.number(
+            "MULTIPART_THRESHOLD_BYTES",
+            DEFAULT_MULTIPART_THRESHOLD,
+            MIN_PART_SIZE..=MAX_SINGLE_PUT,
+            "use a whole number of bytes from 5242880 (5 MiB) to 5368709120 (5 GiB): larger \
+             documents are uploaded in parts",
+        )?,
+        part_size: vars.number(
+            "MULTIPART_PART_BYTES",
+            DEFAULT_PART_SIZE,
+            MIN_PART_SIZE..=MAX_SINGLE_PUT,
+            "use a whole number of bytes from 5242880 (5 MiB) to 5368709120 (5 GiB) per part",
+        )?,
+    }))
+}
+
+fn generator<F: Fn(&str) -> Option<String>>(vars: &Vars<F>) -> Result<DocumentSource, ConfigError> {
+    Ok(DocumentSource::Generator {
+        count: vars.number(
+            "DOCUMENT_COUNT",
+            docvault_core::generate::DEFAULT_COUNT,
+            0..=10_000_000,
+            "use a whole number of documents from 0 to 10000000",
+        )?,
+        seed: vars.number("DOCUMENT_SEED", 0, 0..=u64::MAX, "use a whole number")?,
+    })
+}
+
+fn metrics_mode<F: Fn(&str) -> Option<String>>(vars: &Vars<F>) -> Result<MetricsMode, ConfigError> {
+    match vars.get("METRICS_MODE").as_deref() {
+        None | Some("emf") => Ok(MetricsMode::Emf),
+        Some("put-metric-data") => Ok(MetricsMode::PutMetricData),
+        Some(v) => Err(invalid(
+            "METRICS_MODE",
+            v.to_owned(),
+            "use `emf` (default) or `put-metric-data`",
+        )),
+    }
 }
 
 #[cfg(test)]
@@ -321,6 +348,8 @@ mod tests {
         assert_eq!(c.namespace, "BackupSystem");
         assert_eq!(c.metrics, MetricsMode::Emf);
         assert_eq!(c.concurrency, 32);
+        assert!(!c.allow_empty_days);
+        assert_eq!(c.manifest_limit(), 128 * 1024 * 1024, "a quarter of 512 MB");
     }
 
     #[test]
@@ -344,22 +373,17 @@ mod tests {
             Some("restores-prod")
         );
         assert_eq!(config(&BASE).unwrap().restore_bucket, None);
-        let mut vars = BASE.to_vec();
-        vars.push(("UPLOAD_CONCURRENCY", "0"));
-        assert!(
-            config(&vars)
-                .unwrap_err()
-                .to_string()
-                .contains("UPLOAD_CONCURRENCY=\"0\"")
-        );
-        let mut vars = BASE.to_vec();
-        vars.push(("DOCUMENT_SOURCE", "ftp://x"));
-        assert!(
-            config(&vars)
-                .unwrap_err()
-                .to_string()
-                .contains("DOCUMENT_SOURCE")
-        );
+        for (name, value) in [
+            ("UPLOAD_CONCURRENCY", "0"),
+            ("DOCUMENT_SOURCE", "ftp://x"),
+            ("BACKUP_PREFIX", "a/../b"),
+            ("ALLOW_EMPTY_DAYS", "sometimes"),
+        ] {
+            let mut vars = BASE.to_vec();
+            vars.push((name, value));
+            let e = config(&vars).unwrap_err().to_string();
+            assert!(e.contains(&format!("{name}=\"{value}\"")), "{e}");
+        }
         let e = config(&[("BACKUP_BUCKET", "b-1"), ("ENVIRONMENT", "dev")]).unwrap_err();
         assert!(e.to_string().contains("KMS_KEY_ID"));
     }
@@ -381,7 +405,10 @@ mod tests {
         let mut vars = BASE.to_vec();
         vars.push(("DOCUMENT_SOURCE", "s3://landing/scans/{date}/"));
         vars.push(("SOURCE_BUFFER_BYTES", "1024"));
-        let DocumentSource::S3(source) = config(&vars).unwrap().source else {
+        vars.push(("ALLOW_EMPTY_DAYS", "true"));
+        let c = config(&vars).unwrap();
+        assert!(c.allow_empty_days);
+        let DocumentSource::S3(source) = c.source else {
             panic!("an S3 source")
         };
         assert_eq!(source.buffer_limit, 1024);
@@ -389,7 +416,12 @@ mod tests {
             source.uri_for("2026-11-27".parse().unwrap()),
             "s3://landing/scans/2026-11-27/"
         );
-        for bad in ["s3://", "s3:///docs", "s3://landing/{day}/"] {
+        for bad in [
+            "s3://",
+            "s3:///docs",
+            "s3://landing/{day}/",
+            "s3://landing/../{date}/",
+        ] {
             let mut vars = BASE.to_vec();
             vars.push(("DOCUMENT_SOURCE", bad));
             let e = config(&vars).unwrap_err().to_string();

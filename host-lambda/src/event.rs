@@ -1,60 +1,244 @@
-//! The invocation event: which day to back up.
+//! The invocation event, parsed strictly into a typed [`Event`]: unknown actions and unknown
+//! fields are refused with an error that names what is accepted.
 //!
-//! * An EventBridge scheduled event backs up the UTC day of its `time` (the scheduled time, not
-//!   the wall clock): a retry of the 02:00 event an hour later still backs up the same day.
-//! * `{"date": "YYYY-MM-DD"}` re-runs a missed day.
-//! * Anything else uses the host clock's day, and says so in the log.
+//! * `{"action": "backup", ...}`, or no `action` at all: a backup ([`BackupEvent`]). An
+//!   EventBridge scheduled event (`"source": "aws.events"`, `"detail-type": "Scheduled
+//!   Event"`) is one too, with the envelope's fields.
+//! * `{"action": "verify", ...}` ([`VerifyEvent`]) and `{"action": "restore", ...}`
+//!   ([`RestoreEvent`]).
+//!
+//! Which day a backup takes is [`BackupEvent::day`]: the event's `date`; else the UTC day before
+//! its scheduled `time` (the day that just ended: a retry of the 02:00 event an hour later still
+//! backs up the same day); else the day before the host clock's. A day that has not ended is
+//! refused unless the event says `"force": true` (the core's [`check_backup_day`]).
 
+use docvault_core::day::{DayError, check_backup_day, scheduled_day};
 use docvault_core::{BackupDate, Timestamp};
+use serde::Deserialize;
 use serde_json::Value;
 
-/// Where the day came from.
+/// The actions an event may name.
+pub const ACTIONS: [&str; 3] = ["backup", "verify", "restore"];
+
+/// A parsed invocation event.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(tag = "action", rename_all = "snake_case")]
+pub enum Event {
+    /// Back up a day.
+    Backup(BackupEvent),
+    /// Verify a stored day.
+    Verify(VerifyEvent),
+    /// Restore a day, or one document.
+    Restore(RestoreEvent),
+}
+
+/// `{"action": "backup"}`: which day, and whether a day that has not ended may be sealed.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BackupEvent {
+    /// The day to back up (a missed day, re-run).
+    #[serde(default)]
+    pub date: Option<BackupDate>,
+    /// The scheduled time: the day before it is backed up.
+    #[serde(default)]
+    pub time: Option<Timestamp>,
+    /// Back up a day that has not ended yet (sealing it: later documents are not backed up).
+    #[serde(default)]
+    pub force: bool,
+}
+
+/// `{"action": "verify"}`.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VerifyEvent {
+    /// The day to verify; without it, the newest backup among the days up to `time` (or now).
+    #[serde(default)]
+    pub date: Option<BackupDate>,
+    /// The scheduled time.
+    #[serde(default)]
+    pub time: Option<Timestamp>,
+    /// Fraction of documents to download and re-hash, 0 to 1.
+    #[serde(default)]
+    pub read_data: Option<f64>,
+    /// Count objects S3 keeps no checksum for, and that were not read, as problems.
+    #[serde(default)]
+    pub require_stored_checksums: bool,
+}
+
+/// `{"action": "restore"}`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RestoreEvent {
+    /// The day.
+    pub date: BackupDate,
+    /// Where restored documents go: a key prefix outside the backups.
+    pub to_prefix: String,
+    /// Another bucket to restore into (the function's `RESTORE_BUCKET`).
+    #[serde(default)]
+    pub to_bucket: Option<String>,
+    /// Only this document.
+    #[serde(default)]
+    pub document: Option<String>,
+    /// Replace objects at the targets.
+    #[serde(default)]
+    pub overwrite: bool,
+}
+
+/// The fields of an EventBridge scheduled event (its envelope; `detail` is empty).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+#[allow(dead_code)] // Read for validation; only `time` is used.
+struct Scheduled {
+    version: String,
+    id: String,
+    detail_type: String,
+    source: String,
+    account: String,
+    time: Timestamp,
+    region: String,
+    resources: Vec<String>,
+    detail: serde_json::Map<String, Value>,
+}
+
+/// Where a backup's day came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum DateOrigin {
-    /// The event's `date` override.
+    /// The event's `date`.
     Override,
-    /// The EventBridge event's scheduled `time`.
+    /// The day before the event's scheduled `time`.
     Schedule,
-    /// The host clock (no date in the event).
+    /// The day before the host clock's.
     Clock,
 }
 
-/// An event that names its day badly.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+/// An event that cannot be run.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[non_exhaustive]
 pub enum EventError {
-    /// `date` is present but not a date.
-    #[error("event field `date` is {0}: send {{\"date\": \"YYYY-MM-DD\"}}")]
-    BadDate(String),
-    /// `time` is present but not RFC 3339.
-    #[error("event field `time` is {0}: EventBridge sends RFC 3339 such as 2026-11-27T02:00:00Z")]
-    BadTime(String),
-    /// Another field is malformed.
-    #[error("event field {0}")]
-    BadField(String),
+    /// Not a JSON object.
+    #[error("the event is {0}, not a JSON object: send {{\"action\": \"backup\"}} or see README")]
+    NotAnObject(String),
+    /// An action this function does not know.
+    #[error(
+        "event action {0} is not supported: use \"backup\" (the default), \"verify\" or \"restore\""
+    )]
+    UnknownAction(String),
+    /// A field is missing, unknown, or of the wrong kind.
+    #[error("the {action} event is not usable: {message}")]
+    Field {
+        /// The action.
+        action: &'static str,
+        /// What serde found.
+        message: String,
+    },
+    /// The day may not be backed up now.
+    #[error("{0}{hint}", hint = force_hint(.0))]
+    Day(DayError),
+    /// A `read_data` outside 0 to 1.
+    #[error("event field `read_data` is {0}: send a fraction from 0 to 1")]
+    ReadData(f64),
 }
 
-/// The day `event` asks for; `now` is the host clock, read once per invocation.
-///
-/// # Errors
-/// [`EventError`] when `date` or `time` is present but malformed.
-pub fn backup_date(event: &Value, now: Timestamp) -> Result<(BackupDate, DateOrigin), EventError> {
-    if let Some(v) = event.get("date") {
-        let date = v
-            .as_str()
-            .and_then(|s| s.parse().ok())
-            .ok_or_else(|| EventError::BadDate(v.to_string()))?;
-        return Ok((date, DateOrigin::Override));
+fn force_hint(e: &DayError) -> &'static str {
+    match e {
+        DayError::NotEnded { .. } => " (send \"force\": true)",
+        _ => "",
     }
-    if let Some(v) = event.get("time") {
-        let time: Timestamp = v
-            .as_str()
-            .and_then(|s| s.parse().ok())
-            .ok_or_else(|| EventError::BadTime(v.to_string()))?;
-        return Ok((time.date(), DateOrigin::Schedule));
+}
+
+impl EventError {
+    /// The action the event named, when it named a known one (its failure metric is sent).
+    pub fn action(&self) -> Option<&'static str> {
+        match self {
+            Self::Field { action, .. } => Some(action),
+            Self::Day(_) => Some("backup"),
+            Self::ReadData(_) => Some("verify"),
+            Self::NotAnObject(_) | Self::UnknownAction(_) => None,
+        }
     }
-    Ok((now.date(), DateOrigin::Clock))
+}
+
+impl Event {
+    /// Parses an invocation's payload (see the module documentation).
+    ///
+    /// # Errors
+    /// [`EventError`] naming what is wrong and what is accepted.
+    pub fn parse(payload: &Value) -> Result<Self, EventError> {
+        let Some(object) = payload.as_object() else {
+            return Err(EventError::NotAnObject(short(payload)));
+        };
+        let action = match object.get("action") {
+            None => None,
+            Some(Value::String(a)) if ACTIONS.contains(&a.as_str()) => {
+                Some(ACTIONS[ACTIONS.iter().position(|x| x == a).unwrap_or(0)])
+            }
+            Some(other) => return Err(EventError::UnknownAction(short(other))),
+        };
+        let is_scheduled = object.get("source").and_then(Value::as_str) == Some("aws.events")
+            && object.get("detail-type").and_then(Value::as_str) == Some("Scheduled Event");
+        match action {
+            None if is_scheduled => {
+                let s: Scheduled = from_value("backup", payload.clone())?;
+                Ok(Self::Backup(BackupEvent {
+                    date: None,
+                    time: Some(s.time),
+                    force: false,
+                }))
+            }
+            None => Ok(Self::Backup(from_value("backup", payload.clone())?)),
+            Some(action) => {
+                let event: Self = from_value(action, payload.clone())?;
+                if let Self::Verify(VerifyEvent {
+                    read_data: Some(f), ..
+                }) = &event
+                    && !(0.0..=1.0).contains(f)
+                {
+                    return Err(EventError::ReadData(*f));
+                }
+                Ok(event)
+            }
+        }
+    }
+}
+
+impl BackupEvent {
+    /// The day this event backs up at `now` (the host clock, read once per invocation), and
+    /// where it came from.
+    ///
+    /// # Errors
+    /// [`EventError::Day`] for a day that may not be backed up now.
+    pub fn day(&self, now: Timestamp) -> Result<(BackupDate, DateOrigin), EventError> {
+        let (date, origin) = match (self.date, self.time) {
+            (Some(date), _) => (date, DateOrigin::Override),
+            (None, Some(time)) => (
+                scheduled_day(time).unwrap_or(time.date()),
+                DateOrigin::Schedule,
+            ),
+            (None, None) => (scheduled_day(now).unwrap_or(now.date()), DateOrigin::Clock),
+        };
+        check_backup_day(date, now, self.force).map_err(EventError::Day)?;
+        Ok((date, origin))
+    }
+}
+
+fn from_value<T: serde::de::DeserializeOwned>(
+    action: &'static str,
+    value: Value,
+) -> Result<T, EventError> {
+    serde_json::from_value(value).map_err(|e| EventError::Field {
+        action,
+        message: e.to_string(),
+    })
+}
+
+/// A JSON value for an error message, cut short.
+fn short(v: &Value) -> String {
+    let text = v.to_string();
+    match text.char_indices().nth(80) {
+        Some((i, _)) => format!("{}…", &text[..i]),
+        None => text,
+    }
 }
 
 #[cfg(test)]
@@ -62,27 +246,113 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    fn now() -> Timestamp {
+        "2026-11-28T03:10:00Z".parse().unwrap()
+    }
+
+    fn backup(v: Value) -> BackupEvent {
+        match Event::parse(&v).unwrap() {
+            Event::Backup(b) => b,
+            other => panic!("not a backup: {other:?}"),
+        }
+    }
+
     #[test]
-    fn scheduled_time_wins_over_the_clock() {
-        let now: Timestamp = "2026-11-28T03:10:00Z".parse().unwrap();
-        let scheduled = json!({"source": "aws.events", "detail-type": "Scheduled Event",
-            "time": "2026-11-27T02:00:00Z", "detail": {}});
-        let (d, o) = backup_date(&scheduled, now).unwrap();
+    fn the_scheduled_run_backs_up_the_day_that_ended() {
+        let scheduled = json!({"version": "0", "id": "x", "detail-type": "Scheduled Event",
+            "source": "aws.events", "account": "123456789012", "time": "2026-11-28T02:00:00Z",
+            "region": "us-east-1", "resources": ["arn:aws:events:us-east-1:1:rule/r"],
+            "detail": {}});
+        let (d, o) = backup(scheduled).day(now()).unwrap();
         assert_eq!(
             (d.to_string().as_str(), o),
             ("2026-11-27", DateOrigin::Schedule)
         );
-        let (d, o) = backup_date(&json!({"date": "2026-11-20"}), now).unwrap();
+        let (d, o) = backup(json!({"date": "2026-11-20"})).day(now()).unwrap();
         assert_eq!(
             (d.to_string().as_str(), o),
             ("2026-11-20", DateOrigin::Override)
         );
-        let (d, o) = backup_date(&json!({}), now).unwrap();
+        let (d, o) = backup(json!({})).day(now()).unwrap();
         assert_eq!(
             (d.to_string().as_str(), o),
-            ("2026-11-28", DateOrigin::Clock)
+            ("2026-11-27", DateOrigin::Clock)
         );
-        assert!(backup_date(&json!({"date": "yesterday"}), now).is_err());
-        assert!(backup_date(&json!({"time": 5}), now).is_err());
+        let (d, _) = backup(json!({"action": "backup", "time": "2026-11-28T02:00:00Z"}))
+            .day(now())
+            .unwrap();
+        assert_eq!(d.to_string(), "2026-11-27");
+    }
+
+    #[test]
+    fn a_day_that_has_not_ended_is_sealed_only_when_forced() {
+        let e = backup(json!({"date": "2026-11-28"}))
+            .day(now())
+            .unwrap_err();
+        assert!(e.to_string().contains("\"force\": true"), "{e}");
+        assert!(backup(json!({"date": "2027-01-01"})).day(now()).is_err());
+        let (d, _) = backup(json!({"date": "2026-11-28", "force": true}))
+            .day(now())
+            .unwrap();
+        assert_eq!(d.to_string(), "2026-11-28");
+        assert!(
+            backup(json!({"date": "0000-01-01", "force": true}))
+                .day(now())
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn events_are_parsed_strictly() {
+        let code = |v: Value| Event::parse(&v).unwrap_err();
+        for bad in [
+            json!({"action": 5}),
+            json!({"action": null}),
+            json!({"action": "purge"}),
+        ] {
+            let e = code(bad);
+            assert!(matches!(e, EventError::UnknownAction(_)), "{e}");
+            assert!(e.to_string().contains("\"verify\""), "{e}");
+        }
+        for bad in [json!([]), json!("backup"), json!(7), Value::Null] {
+            assert!(matches!(code(bad), EventError::NotAnObject(_)));
+        }
+        let e = code(json!({"date": "2026-11-27", "dryrun": true}));
+        assert!(e.to_string().contains("unknown field `dryrun`"), "{e}");
+        assert_eq!(e.action(), Some("backup"));
+        assert!(
+            code(json!({"date": "yesterday"}))
+                .to_string()
+                .contains("backup event")
+        );
+        let e = code(json!({"action": "verify", "time": "9999-12-31T23:59:59-23:59"}));
+        assert_eq!(e.action(), Some("verify"), "{e}");
+        assert!(matches!(
+            code(json!({"action": "verify", "read_data": 2.0})),
+            EventError::ReadData(_)
+        ));
+        let e = code(json!({"action": "restore", "date": "2026-11-27"}));
+        assert!(e.to_string().contains("missing field `to_prefix`"), "{e}");
+        assert!(matches!(
+            code(json!({"source": "aws.events", "detail-type": "Scheduled Event", "time": 1})),
+            EventError::Field { .. }
+        ));
+    }
+
+    #[test]
+    fn restore_and_verify_events() {
+        let e = Event::parse(&json!({"action": "restore", "date": "2026-11-27",
+            "to_prefix": "restores/r1/", "overwrite": true}))
+        .unwrap();
+        let Event::Restore(r) = e else { panic!() };
+        assert!(r.overwrite && r.document.is_none());
+        let e = Event::parse(&json!({"action": "verify", "read_data": 0.5})).unwrap();
+        assert_eq!(
+            e,
+            Event::Verify(VerifyEvent {
+                read_data: Some(0.5),
+                ..VerifyEvent::default()
+            })
+        );
     }
 }

@@ -9,10 +9,11 @@ use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use docvault_core::Timestamp;
 use docvault_lambda::config::{Config, DocumentSource, MetricsMode};
+use docvault_lambda::error::Reported;
 use docvault_lambda::kms::KeyCheck;
-use docvault_lambda::metrics::MetricsSink;
-use docvault_lambda::store::S3Store;
-use docvault_lambda::{App, HandlerError, handle};
+use docvault_lambda::{App, Invocation, handle};
+use docvault_s3::metrics::MetricsSink;
+use docvault_s3::store::S3Store;
 use lambda_runtime::{LambdaEvent, service_fn};
 use serde_json::Value;
 
@@ -79,10 +80,18 @@ async fn main() -> ExitCode {
     };
     let app = &app;
     let result = lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
-        let now = Timestamp::from(time::OffsetDateTime::now_utc()).truncate_to_seconds();
-        let response = handle(app, &event.payload, &event.context.request_id, now).await;
+        let now = clock_now();
+        let invocation = Invocation {
+            request_id: event.context.request_id.clone(),
+            now,
+            // Lambda gives the deadline in milliseconds since the epoch.
+            deadline: i64::try_from(event.context.deadline / 1000)
+                .ok()
+                .and_then(Timestamp::from_unix_seconds),
+        };
+        let response = handle(app, &event.payload, &invocation).await;
         if let Err(e) = &response {
-            tracing::error!(error = %e, error_type = e.error_type(), "backup failed");
+            tracing::error!(error = %Reported(e), error_type = e.error_type(), "invocation failed");
         }
         response.map_err(lambda_runtime::Diagnostic::from)
     }))
@@ -96,6 +105,12 @@ async fn main() -> ExitCode {
     }
 }
 
-// Keeps the handler's error type in the binary's public surface for `cargo doc`.
-#[allow(dead_code)]
-type _HandlerError = HandlerError;
+/// The host clock, in whole seconds (read once per invocation).
+fn clock_now() -> Timestamp {
+    Timestamp::from_system_time(std::time::SystemTime::now())
+        .map(Timestamp::truncate_to_seconds)
+        .unwrap_or_else(|| {
+            // A clock outside years 0-9999 is broken; the epoch keeps the run deterministic.
+            Timestamp::from_unix_seconds(0).unwrap_or_else(|| unreachable!("the epoch"))
+        })
+}

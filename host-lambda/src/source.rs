@@ -18,7 +18,7 @@
 //!   SHA-256 (S3 checks each). S3 then keeps the SHA-256 of the parts' digests, which the
 //!   manifest records next to the body's SHA-256 ([`docvault_core::UploadParts`]), so such an
 //!   object is verified without reading it too. At most
-//!   [`MULTIPART_UPLOADS_AT_ONCE`](crate::store::MULTIPART_UPLOADS_AT_ONCE) run at once, each
+//!   [`MULTIPART_UPLOADS_AT_ONCE`](docvault_s3::store::MULTIPART_UPLOADS_AT_ONCE) run at once, each
 //!   holding one part, so bodies in memory stay within `UPLOAD_CONCURRENCY` x
 //!   `SOURCE_BUFFER_BYTES` + 4 x `MULTIPART_PART_BYTES` (192 MiB by default).
 //! * **Nothing disappears.** An object that cannot be read (deleted or replaced after the
@@ -30,33 +30,17 @@ use std::sync::Arc;
 
 use docvault_core::convention::attributes;
 use docvault_core::{
-    BackupDate, Document, DocumentId, FailedDocument, FailureStage, Layout, PartedHasher,
-    Timestamp, UploadParts,
+    BackupDate, Document, DocumentId, FailedDocument, FailureStage, Layout, PartedHasher, Timestamp,
 };
 
-use crate::executor::{Body, Fetch, Fetched, Incoming};
-use crate::store::{ListedObject, ObjectStore, StoreError};
-
-/// The largest object one `PutObject` stores (5 GiB).
-pub const MAX_SINGLE_PUT: u64 = 5 * 1024 * 1024 * 1024;
-
-/// The fewest bytes a part other than the last may have (S3: 5 MiB).
-pub const MIN_PART_SIZE: u64 = 5 * 1024 * 1024;
-
-/// The most parts one multipart upload may have (S3: 10,000).
-pub const MAX_PARTS: u64 = 10_000;
-
-/// Default [`SourceOptions::buffer_limit`]: 4 MiB (with the default 32 uploads at once and 4
-/// multipart uploads of 16 MiB parts, at most 192 MiB of bodies in memory).
-pub const DEFAULT_BUFFER_LIMIT: u64 = 4 * 1024 * 1024;
-
-/// Default [`SourceOptions::multipart_threshold`]: 64 MiB.
-pub const DEFAULT_MULTIPART_THRESHOLD: u64 = 64 * 1024 * 1024;
-
-/// Default [`SourceOptions::part_size`]: 16 MiB.
-pub const DEFAULT_PART_SIZE: u64 = 16 * 1024 * 1024;
+use docvault_s3::executor::{Body, Fetch, Fetched, Incoming};
+use docvault_s3::split::{MAX_PARTS, upload_split};
+use docvault_s3::store::{ListedObject, ObjectStore, StoreError};
 
 /// Where the documents are and how to read them.
+///
+/// Sizes: bodies up to `buffer_limit` are held from their one read; above
+/// `multipart_threshold` (at most S3's single-PUT limit) they go up in parts of `part_size`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SourceOptions {
     /// Source bucket.
@@ -66,7 +50,7 @@ pub struct SourceOptions {
     /// Bodies up to this size are kept in memory from their one read; larger ones are read a
     /// second time, in a stream, for the upload.
     pub buffer_limit: u64,
-    /// Bodies larger than this (at most [`MAX_SINGLE_PUT`]) are uploaded in parts.
+    /// Bodies larger than this (at most S3's 5 GiB single-PUT limit) are uploaded in parts.
     pub multipart_threshold: u64,
     /// Bytes per part (at least [`MIN_PART_SIZE`]).
     pub part_size: u64,
@@ -98,7 +82,7 @@ pub async fn list_documents<S: ObjectStore>(
 ) -> Result<Vec<Incoming>, StoreError> {
     let prefix = options.prefix_for(date);
     let layout = Layout::new(date);
-    let listed = source.list(&prefix).await.map_err(for_source)?;
+    let listed = source.list(&prefix).await?;
     let mut out = Vec::with_capacity(listed.len());
     for object in listed {
         if object.key.ends_with('/') && object.size == 0 {
@@ -159,21 +143,6 @@ pub async fn list_documents<S: ObjectStore>(
         }));
     }
     Ok(out)
-}
-
-/// How a body of `size` bytes goes up: `Ok(None)` in one PUT (up to `threshold`, and never above
-/// S3's 5 GiB single-PUT limit), `Ok(Some(part_size))` in parts of `part_size`.
-///
-/// # Errors
-/// The number of parts it would need, when that is more than [`MAX_PARTS`].
-pub fn upload_split(size: u64, threshold: u64, part_size: u64) -> Result<Option<u64>, u64> {
-    if size <= threshold.min(MAX_SINGLE_PUT) {
-        return Ok(None);
-    }
-    match UploadParts::count_for(size, part_size) {
-        parts if parts > MAX_PARTS => Err(parts),
-        _ => Ok(Some(part_size)),
-    }
 }
 
 /// What a listed object is called: its document id, its backup key, its source URI.
@@ -300,21 +269,6 @@ async fn open<S: ObjectStore>(
              the backup"
                 .to_owned(),
         )),
-        Err(e) => Err(for_source(e)),
-    }
-}
-
-/// A refusal by the source bucket, with the fix for the source (the store's own hints are
-/// about the backup bucket).
-fn for_source(e: StoreError) -> StoreError {
-    match e {
-        StoreError::Fatal { code, message, .. } => StoreError::Fatal {
-            code,
-            message,
-            fix: "check DOCUMENT_SOURCE: the source bucket must exist, and the function's role \
-                  needs s3:ListBucket on it and s3:GetObject (and kms:Decrypt for SSE-KMS \
-                  objects) under the prefix",
-        },
-        other => other,
+        Err(e) => Err(e),
     }
 }

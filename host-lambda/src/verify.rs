@@ -1,202 +1,135 @@
-//! Verifies a stored day against its manifest without downloading it.
-//!
-//! Requests: one GET (the manifest), one listing of the day's `documents/` (a page per 1,000
-//! keys), and one HEAD per listed object with checksum mode, which returns the SHA-256 S3 keeps
-//! for objects written with `x-amz-checksum-sha256`, and the object's encryption. The
-//! comparison is the core's ([`verify_objects_expecting`]). With a read fraction, the documents
-//! the core picks from the manifest ([`read_sample`]) are also downloaded and re-hashed: the
-//! only GETs of document bodies.
-//!
-//! The Lambda (a `verify` event) and the wasmtime runner (`verify --dest s3://...`) both call
-//! [`verify_day`].
+//! A verify event: the newest backup among the last days (or the event's `date`), verified from
+//! S3's stored checksums through the shared verifier; `VerificationFailures` is sent whatever
+//! happens (a day that cannot be verified counts as one failure).
 
-use docvault_core::verify::Mismatch;
-use docvault_core::{
-    BackupDate, Encryption, Layout, Manifest, ManifestError, ObservedEncryption, ObservedObject,
-    Sha256Digest, VerifyReport, read_sample, verify_objects_expecting,
-};
-use serde::Serialize;
-use tokio::task::JoinSet;
+use docvault_core::verify::VerifyPolicy;
+use docvault_core::{BackupDate, MetricSet, Timestamp};
+use docvault_s3::manifest::manifest_key;
+use docvault_s3::store::ObjectStore;
+use docvault_s3::verify::{Verification, VerifyError, VerifyOptions, verify_day};
+use serde_json::{Value, json};
 
-use crate::store::{ObjectStore, StoreError};
+use crate::event::VerifyEvent;
+use crate::{App, HandlerError};
 
-/// What to verify.
-#[derive(Debug, Clone)]
-pub struct VerifyOptions {
-    /// Key prefix of the backup root in the bucket (`""` or ending in `/`).
-    pub prefix: String,
-    /// The day.
-    pub date: BackupDate,
-    /// The encryption every object must have ([`Encryption::None`]: not checked).
-    pub expected: Encryption,
-    /// Fraction of documents to download and re-hash (0: none).
-    pub read_fraction: f64,
-    /// HEAD (and GET) requests in flight.
-    pub concurrency: usize,
-}
+/// How many days back a verification without a `date` looks for the latest backup.
+pub const VERIFY_LOOKBACK_DAYS: u16 = 7;
 
-/// Requests a verification made, by kind.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
-pub struct RequestCounts {
-    /// GETs: the manifest, and the sampled documents.
-    pub get: u64,
-    /// HEADs: one per listed object.
-    pub head: u64,
-    /// Listings (one call per page).
-    pub list: u64,
-}
+/// Problems named in the error message; the response and the log have them all.
+const NAMED_PROBLEMS: usize = 5;
 
-/// The result of verifying a day in a store.
-#[derive(Debug, Clone, Serialize)]
-pub struct Verification {
-    /// The manifest's key.
-    pub manifest_key: String,
-    /// Documents the manifest lists.
-    pub documents: u64,
-    /// The comparison (missing, extra, resized, altered, wrongly encrypted objects).
-    pub report: VerifyReport,
-    /// Documents downloaded and re-hashed.
-    pub read_sampled: u64,
-    /// Requests made.
-    pub requests: RequestCounts,
-}
-
-impl Verification {
-    /// Problems found.
-    pub fn problems(&self) -> u64 {
-        self.report.problems() as u64
-    }
-}
-
-/// Why a day could not be verified at all.
-#[derive(Debug, thiserror::Error)]
-pub enum VerifyError {
-    /// There is no manifest: the day was never backed up, or not completely.
-    #[error(
-        "{key} does not exist: {date} has no complete backup (look for an incomplete-run report \
-         under its incomplete/ folder)"
-    )]
-    NoManifest {
-        /// The manifest key looked for.
-        key: String,
-        /// The day.
-        date: BackupDate,
-    },
-    /// The manifest exists but does not parse or validate.
-    #[error("the manifest {key} is invalid: {source}")]
-    CorruptManifest {
-        /// Its key.
-        key: String,
-        /// Why.
-        #[source]
-        source: ManifestError,
-    },
-    /// The store failed.
-    #[error("{0}")]
-    Store(#[from] StoreError),
-}
-
-/// Verifies the day `options.date` under `options.prefix` in `store`.
+/// Runs a verify event.
 ///
 /// # Errors
-/// [`VerifyError`] when there is nothing to verify or the store fails; problems found are in
-/// the returned [`Verification`].
-pub async fn verify_day<S: ObjectStore>(
-    store: &S,
-    options: &VerifyOptions,
-) -> Result<Verification, VerifyError> {
-    let layout = Layout::new(options.date);
-    let prefix = &options.prefix;
-    let manifest_key = format!("{prefix}{}", layout.manifest_key());
-    let mut requests = RequestCounts {
-        get: 1,
-        ..RequestCounts::default()
+/// [`HandlerError::Verify`] when nothing could be verified, [`HandlerError::VerificationFailed`]
+/// when problems were found.
+pub async fn handle<S: ObjectStore>(
+    app: &App<S>,
+    event: &VerifyEvent,
+    now: Timestamp,
+) -> Result<Value, HandlerError> {
+    let result = verify(app, event, now).await;
+    let (problems, verified) = match &result {
+        Ok((_, v)) => (v.problems(), v.report.verified),
+        Err(_) => (1, 0),
     };
-    let Some(bytes) = store.get(&manifest_key).await? else {
-        return Err(VerifyError::NoManifest {
-            key: manifest_key,
-            date: options.date,
-        });
-    };
-    let manifest = Manifest::from_json(&String::from_utf8_lossy(&bytes)).map_err(|source| {
-        VerifyError::CorruptManifest {
-            key: manifest_key.clone(),
-            source,
-        }
-    })?;
-
-    let listed = store
-        .list(&format!("{prefix}{}", layout.documents_prefix()))
-        .await?;
-    requests.list = (listed.len() as u64 / 1000) + 1;
-    let concurrency = options.concurrency.max(1);
-    let mut observed = Vec::with_capacity(listed.len());
-    let mut tasks: JoinSet<Result<Option<ObservedObject>, StoreError>> = JoinSet::new();
-    let mut pending = listed.into_iter();
-    loop {
-        while tasks.len() < concurrency {
-            let Some(object) = pending.next() else { break };
-            let store = store.clone();
-            let relative = object.key[prefix.len()..].to_owned();
-            requests.head += 1;
-            tasks.spawn(async move {
-                Ok(store.head(&object.key).await?.map(|info| ObservedObject {
-                    key: relative,
-                    size: info.size,
-                    checksum: info.checksum,
-                    checksum_parts: info.checksum_parts,
-                    encryption: Some(ObservedEncryption {
-                        algorithm: info.encryption,
-                        kms_key_id: info.kms_key_id,
-                    }),
-                }))
-            });
-        }
-        let Some(joined) = tasks.join_next().await else {
-            break;
-        };
-        // An object deleted between the listing and its HEAD is simply missing.
-        if let Some(object) = joined.map_err(|e| StoreError::Transient(e.to_string()))?? {
-            observed.push(object);
-        }
+    let set = MetricSet::for_verification(
+        &app.config.namespace,
+        &app.config.environment,
+        now,
+        problems,
+        verified,
+    );
+    app.metrics.send(&set).await;
+    let (date, v) = result?;
+    let r = &v.report;
+    let response = json!({
+        "action": "verify",
+        "date": date.to_string(),
+        "manifest_key": v.manifest_key,
+        "documents": v.documents,
+        "verified": r.verified,
+        "unverified": r.unverified.len(),
+        "problems": v.problems(),
+        "read_sampled": v.read_sampled,
+        "requests": v.requests,
+        "report": r,
+    });
+    if v.problems() == 0 {
+        tracing::info!(%date, verified = r.verified, "verification clean");
+        return Ok(response);
     }
-    let present: std::collections::BTreeSet<String> =
-        observed.iter().map(|o| o.key.clone()).collect();
-    let mut report = verify_objects_expecting(&manifest, observed, &options.expected);
-
-    // The sampled documents, downloaded and re-hashed.
-    let mut read_sampled = 0;
-    for doc in read_sample(&manifest, options.read_fraction) {
-        if !present.contains(&doc.object_key) {
-            continue;
-        }
-        requests.get += 1;
-        read_sampled += 1;
-        let key = format!("{prefix}{}", doc.object_key);
-        let actual = match store.get(&key).await? {
-            Some(body) => Sha256Digest::of(&body),
-            None => continue,
-        };
-        if actual != doc.checksum
-            && !report
-                .checksum_mismatch
-                .iter()
-                .any(|m| m.key == doc.object_key)
-        {
-            report.checksum_mismatch.push(Mismatch {
-                document_id: doc.document_id.to_string(),
-                key: doc.object_key.clone(),
-                expected: doc.checksum.to_string(),
-                actual: format!("{actual} (downloaded bytes)"),
-            });
-        }
-    }
-    report.checksum_mismatch.sort_by(|a, b| a.key.cmp(&b.key));
-    Ok(Verification {
-        manifest_key,
-        documents: manifest.documents.len() as u64,
-        report,
-        read_sampled,
-        requests,
+    tracing::error!(%date, report = %response, "verification found problems");
+    let named: Vec<String> = r
+        .problems()
+        .take(NAMED_PROBLEMS)
+        .map(|p| {
+            p.to_string()
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .collect();
+    let more = r.problem_count().saturating_sub(NAMED_PROBLEMS);
+    Err(HandlerError::VerificationFailed {
+        date: date.to_string(),
+        problems: v.problems(),
+        summary: if more > 0 {
+            format!("{} and {more} more", named.join("; "))
+        } else {
+            named.join("; ")
+        },
     })
+}
+
+async fn verify<S: ObjectStore>(
+    app: &App<S>,
+    event: &VerifyEvent,
+    now: Timestamp,
+) -> Result<(BackupDate, Verification), HandlerError> {
+    let config = &app.config;
+    let date = match event.date {
+        Some(date) => date,
+        None => latest_backup(app, event.time.unwrap_or(now).date()).await?,
+    };
+    let read_fraction = event.read_data.unwrap_or(0.0);
+    let options = VerifyOptions {
+        prefix: config.prefix.clone(),
+        date,
+        policy: VerifyPolicy {
+            encryption: config.encryption(),
+            require_stored_checksums: event.require_stored_checksums,
+        },
+        read_fraction,
+        concurrency: config.concurrency,
+        manifest_limit: config.manifest_limit(),
+    };
+    tracing::info!(%date, read_fraction, "starting verification");
+    Ok((date, verify_day(&app.store, &options).await?))
+}
+
+/// The newest day with a manifest, from `day` back [`VERIFY_LOOKBACK_DAYS`] days.
+async fn latest_backup<S: ObjectStore>(
+    app: &App<S>,
+    day: BackupDate,
+) -> Result<BackupDate, HandlerError> {
+    let mut candidate = Some(day);
+    for _ in 0..VERIFY_LOOKBACK_DAYS {
+        let Some(date) = candidate else { break };
+        let key = manifest_key(&app.config.prefix, date);
+        if app
+            .store
+            .head(&key)
+            .await
+            .map_err(|e| HandlerError::Verify(VerifyError::Store(e)))?
+            .is_some()
+        {
+            return Ok(date);
+        }
+        candidate = date.previous_day();
+    }
+    Err(HandlerError::Verify(VerifyError::NoManifest {
+        key: manifest_key(&app.config.prefix, day),
+        date: day,
+    }))
 }

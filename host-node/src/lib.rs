@@ -19,10 +19,11 @@
 
 use std::fmt;
 
-use docvault_core::verify::{self, ObservedObject};
+use docvault_core::layout::PrefixError;
+use docvault_core::verify::{self, ObservedObject, VerifyPolicy};
 use docvault_core::{
     AssembleError, BackupDate, BackupStatus, BackupSummary, Document, Encryption, FailedDocument,
-    Generator, GeneratorSpec, Label, Manifest, ManifestError, ManifestHeader, PlanError,
+    Generator, GeneratorSpec, KeyPrefix, Label, Manifest, ManifestError, ManifestHeader, PlanError,
     PlanOptions, SCHEMA_VERSION, Sha256Digest, SourceDescription, Timestamp, diff, plan,
 };
 use serde::Serialize;
@@ -175,37 +176,74 @@ export interface ObservedEncryption {
   kms_key_id: string | null;
 }
 
-/** One object as a store lists it, key relative to the backup root. */
+/** A checksum as a store reports it (S3's `x-amz-checksum-sha256`, see `checksumFromS3`). */
+export interface StoreChecksum {
+  /** Of the body, or for an object stored in parts of the parts' digests. */
+  sha256: Checksum;
+  /** For an object stored in parts, the count the store reports with it (`<base64>-<count>`). */
+  parts?: number | null;
+}
+
+/** One object as a store (or a directory) holds it, key relative to the backup root. */
 export interface ObservedObject {
   key: string;
   size: number;
-  /** As the store reports it or the host computed it; `null` or absent when unknown. */
-  checksum?: Checksum | null;
-  /** When `checksum` is of parts (S3's `<base64>-<count>`), the count. */
-  checksum_parts?: number | null;
+  /** The checksum the store keeps and reports for it, if any. */
+  stored_checksum?: StoreChecksum | null;
+  /** The SHA-256 of its bytes, when the caller read them back. */
+  read_checksum?: Checksum | null;
+  /** Why reading it back failed, when the caller tried. */
+  read_error?: string | null;
+  /** What it is, when it is not a regular object (a directory's link, FIFO). */
+  not_regular?: string | null;
   /** Reported encryption; absent when not asked (then not judged). */
   encryption?: ObservedEncryption | null;
 }
 
-/** A stored object that differs from its manifest entry. */
-export interface Mismatch {
+/** An object of another size than its manifest entry. */
+export interface SizeMismatch {
+  document_id: string;
+  key: string;
+  expected: number;
+  actual: number;
+}
+
+/** An object whose bytes are not its manifest entry's. */
+export interface ChecksumMismatch {
+  document_id: string;
+  key: string;
+  /** `store`: the store's own checksum; `read`: the bytes read back. */
+  source: "store" | "read";
+  expected: string;
+  actual: string;
+}
+
+/** An object not encrypted as required. */
+export interface EncryptionMismatch {
   document_id: string;
   key: string;
   expected: string;
   actual: string;
 }
 
-/** A manifest compared with a store's listing. Every list is sorted by key. */
+/**
+ * A manifest compared with a store's listing. Every list is sorted by key. `unverified`
+ * objects (no stored checksum, not read) are not problems unless `require_stored_checksums`.
+ */
 export interface VerifyReport {
   expected: number;
   verified: number;
+  verified_by_read: number;
   missing: string[];
   extra: string[];
-  size_mismatch: Mismatch[];
-  checksum_mismatch: Mismatch[];
-  unverified: string[];
+  size_mismatch: SizeMismatch[];
+  checksum_mismatch: ChecksumMismatch[];
   /** Objects not encrypted as `verifyObjects`' `expected` asks. */
-  encryption_mismatch: Mismatch[];
+  encryption_mismatch: EncryptionMismatch[];
+  not_regular: { key: string; kind: string }[];
+  unreadable: { key: string; error: string }[];
+  unverified: string[];
+  require_stored_checksums: boolean;
 }
 
 export type ChangedField =
@@ -253,6 +291,8 @@ export interface ObjectPut {
   parts?: UploadParts;
   /** Send `If-None-Match: *`. */
   if_none_match: boolean;
+  /** Send `If-Match` with this entity tag (the day's lease; absent for documents). */
+  if_match?: string;
 }
 
 /** A whole day's uploads: every document PUT, then the manifest key, written last. */
@@ -270,6 +310,8 @@ export type ManifestErrorCode =
   | "duplicate_document_id"
   | "duplicate_object_key"
   | "key_outside_day"
+  | "unsafe_key"
+  | "key_too_long"
   | "bad_parts"
   | "invalid_failure"
   | "count_mismatch"
@@ -280,6 +322,7 @@ export type DocvaultErrorCode =
   | ManifestErrorCode
   | "stored_and_failed"
   | "duplicate_failure"
+  | "empty_failure_id"
   | "invalid_input"
   | "invalid_prefix"
   | "unrepresentable";
@@ -311,6 +354,8 @@ enum Failure {
     Assemble(AssembleError),
     /// The core refused a plan.
     Plan(PlanError),
+    /// A key prefix that cannot be used.
+    Prefix(PrefixError),
     /// A JS argument does not have the documented shape.
     Input { argument: String, detail: String },
     /// A result holds a number JS cannot represent exactly (an integer above 2^53).
@@ -329,32 +374,16 @@ impl Failure {
     fn code(&self) -> &'static str {
         match self {
             Self::Manifest(e) => e.code(),
-            Self::Assemble(e) => assemble_code(e),
+            Self::Assemble(e) => e.code(),
             Self::Plan(e) => match e {
-                PlanError::Prefix(_) => "invalid_prefix",
-                PlanError::AlreadyPlanned(_) => "duplicate_document_id",
-                PlanError::Assemble(e) => assemble_code(e),
+                PlanError::AlreadyAdmitted(_) | PlanError::Assemble(_) => e.code(),
                 // Run-state errors (`BackupRun`), which no export reaches.
                 _ => "invalid_input",
             },
+            Self::Prefix(_) => "invalid_prefix",
             Self::Input { .. } => "invalid_input",
             Self::Output(_) => "unrepresentable",
         }
-    }
-}
-
-/// The core has codes for manifest errors only (`ManifestError::code`); assembly errors get
-/// theirs here, named like the manifest error for the same problem.
-fn assemble_code(e: &AssembleError) -> &'static str {
-    match e {
-        AssembleError::DuplicateDocumentId(_) => "duplicate_document_id",
-        AssembleError::DuplicateObjectKey { .. } => "duplicate_object_key",
-        AssembleError::KeyOutsideDay { .. } => "key_outside_day",
-        AssembleError::BadParts { .. } => "bad_parts",
-        AssembleError::StoredAndFailed(_) => "stored_and_failed",
-        AssembleError::DuplicateFailure(_) => "duplicate_failure",
-        // `AssembleError` is non-exhaustive: a new rule is still an input the caller must fix.
-        _ => "invalid_input",
     }
 }
 
@@ -370,6 +399,7 @@ impl fmt::Display for Failure {
             Self::Manifest(e) => e.fmt(f),
             Self::Assemble(e) => e.fmt(f),
             Self::Plan(e) => e.fmt(f),
+            Self::Prefix(e) => e.fmt(f),
             Self::Input { argument, detail } => write!(f, "`{argument}` is not usable: {detail}"),
             Self::Output(detail) => write!(
                 f,
@@ -405,6 +435,12 @@ impl From<AssembleError> for Failure {
 impl From<PlanError> for Failure {
     fn from(e: PlanError) -> Self {
         Self::Plan(e)
+    }
+}
+
+impl From<PrefixError> for Failure {
+    fn from(e: PrefixError) -> Self {
+        Self::Prefix(e)
     }
 }
 
@@ -759,9 +795,11 @@ pub fn summarize(
     Ok(to_js(&BackupSummary::of(&documents))?)
 }
 
-/// Compares a manifest with what a store holds (keys relative to the backup root, sizes,
-/// checksums, and optionally encryption): what is missing, extra, resized, different,
-/// unverifiable, or not encrypted as `expected` asks (when given).
+/// Compares a manifest with what a store holds (keys relative to the backup root, sizes, the
+/// checksums the store keeps or the caller read back, and optionally encryption): what is
+/// missing, extra, resized, altered, or not encrypted as `expected` asks (when given); objects
+/// nothing checks are listed as unverified, and counted as problems only with
+/// `requireStoredChecksums`.
 ///
 /// The manifest is checked like `parseManifest` first.
 #[wasm_bindgen(js_name = verifyObjects, unchecked_return_type = "VerifyReport")]
@@ -769,15 +807,21 @@ pub fn verify_objects(
     #[wasm_bindgen(unchecked_param_type = "Manifest")] manifest: JsValue,
     #[wasm_bindgen(unchecked_param_type = "ObservedObject[]")] observed: JsValue,
     #[wasm_bindgen(unchecked_optional_param_type = "Encryption")] expected: Option<JsValue>,
+    #[wasm_bindgen(js_name = requireStoredChecksums, unchecked_optional_param_type = "boolean")]
+    require_stored_checksums: Option<bool>,
 ) -> Result<JsValue, JsValue> {
     let manifest = manifest_from_js("manifest", manifest)?;
     let observed: Vec<ObservedObject> = from_js("observed", observed)?;
-    let expected: Encryption = match expected {
+    let encryption: Encryption = match expected {
         Some(e) if !e.is_null() && !e.is_undefined() => from_js("expected", e)?,
         _ => Encryption::None,
     };
-    Ok(to_js(&verify::verify_objects_expecting(
-        &manifest, observed, &expected,
+    let policy = VerifyPolicy {
+        encryption,
+        require_stored_checksums: require_stored_checksums.unwrap_or(false),
+    };
+    Ok(to_js(&verify::verify_objects(
+        &manifest, observed, &policy,
     ))?)
 }
 
@@ -808,12 +852,11 @@ pub fn plan_uploads(
         .parse()
         .map_err(|e| Failure::input("date", e))?;
     let documents: Vec<Document> = from_js("documents", documents)?;
-    let options = PlanOptions::new(
-        &o.prefix,
-        o.environment,
-        o.encryption.unwrap_or(Encryption::None),
-    )
-    .map_err(Failure::from)?;
+    let options = PlanOptions {
+        prefix: KeyPrefix::parse(&o.prefix).map_err(Failure::from)?,
+        environment: o.environment,
+        encryption: o.encryption.unwrap_or(Encryption::None),
+    };
     let plan = plan::plan_uploads(&options, date, &documents).map_err(Failure::from)?;
     Ok(to_js(&plan)?)
 }
@@ -849,6 +892,23 @@ pub fn checksum_from_base64(
         })
 }
 
+/// Converts S3's `x-amz-checksum-sha256` as HeadObject reports it (`<base64>`, or
+/// `<base64>-<count>` for an object stored in parts) into a `StoreChecksum` for
+/// `verifyObjects`.
+#[wasm_bindgen(js_name = checksumFromS3, unchecked_return_type = "StoreChecksum")]
+pub fn checksum_from_s3(
+    #[wasm_bindgen(unchecked_param_type = "string")] value: JsValue,
+) -> Result<JsValue, JsValue> {
+    let value = string_from_js("value", &value)?;
+    let checksum = verify::StoreChecksum::from_s3(&value).ok_or_else(|| {
+        Failure::input(
+            "value",
+            format!("`{value}` is not S3's `<base64>` or `<base64>-<count>` SHA-256 checksum"),
+        )
+    })?;
+    Ok(to_js(&checksum)?)
+}
+
 /// The manifest schema version this package writes and reads.
 #[wasm_bindgen(js_name = schemaVersion)]
 pub fn schema_version() -> u32 {
@@ -877,15 +937,18 @@ mod tests {
     #[test]
     fn codes_and_messages() {
         let id = DocumentId::new("invoice_0001").unwrap();
-        let dup = Failure::from(AssembleError::DuplicateDocumentId(id.clone()));
+        let dup = Failure::from(AssembleError::Document {
+            document_id: id.clone(),
+            problem: docvault_core::manifest::DocumentProblem::DuplicateId { first: 0 },
+        });
         assert_eq!(dup.code(), "duplicate_document_id");
         assert!(dup.to_string().contains("invoice_0001"));
         assert_eq!(
-            Failure::from(PlanError::AlreadyPlanned(id)).code(),
+            Failure::from(PlanError::AlreadyAdmitted(id.to_string())).code(),
             "duplicate_document_id"
         );
         assert_eq!(
-            Failure::from(PlanError::Prefix("../x".into())).code(),
+            Failure::from(KeyPrefix::parse("../x").unwrap_err()).code(),
             "invalid_prefix"
         );
         let schema = Manifest::from_json(r#"{"schema_version": 2}"#).unwrap_err();

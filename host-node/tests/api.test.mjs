@@ -271,12 +271,16 @@ describe('verifyObjects', () => {
   const listing = () =>
     Array.from({ length: count }, (_, i) => {
       const { document, body } = dv.generateDocument({ date: DATE }, i);
-      return { key: document.object_key, size: body.length, checksum: dv.sha256Checksum(body) };
+      return { key: document.object_key, size: body.length, stored_checksum: { sha256: dv.sha256Checksum(body) } };
     });
 
   test('a complete store verifies clean', () => {
     const r = dv.verifyObjects(manifest, listing());
-    assert.deepEqual(r, { expected: count, verified: count, missing: [], extra: [], size_mismatch: [], checksum_mismatch: [], unverified: [], encryption_mismatch: [] });
+    assert.deepEqual(r, {
+      expected: count, verified: count, verified_by_read: 0, missing: [], extra: [], size_mismatch: [],
+      checksum_mismatch: [], encryption_mismatch: [], not_regular: [], unreadable: [], unverified: [],
+      require_stored_checksums: false,
+    });
   });
   test('missing, extra, resized, different and unverifiable objects', () => {
     const objects = listing();
@@ -284,19 +288,34 @@ describe('verifyObjects', () => {
     const removed = objects.indexOf(byKey['invoice_0000.csv']);
     objects.splice(removed, 1);
     byKey['receipt_0001.csv'].size += 1;
-    byKey['contract_0002.txt'].checksum = `sha256:${'0'.repeat(64)}`;
-    byKey['report_0003.txt'].checksum = null;
-    delete byKey['memo_0004.txt'].checksum;
-    objects.push({ key: 'backups/2026-11-27/documents/stray.bin', size: 1, checksum: null });
+    byKey['contract_0002.txt'].stored_checksum = { sha256: `sha256:${'0'.repeat(64)}` };
+    byKey['report_0003.txt'].stored_checksum = null;
+    delete byKey['memo_0004.txt'].stored_checksum;
+    objects.push({ key: 'backups/2026-11-27/documents/stray.bin', size: 1, stored_checksum: null });
     objects.push({ key: 'backups/2026-11-26/documents/other-day.bin', size: 1 });
     const r = dv.verifyObjects(manifest, objects);
     assert.equal(r.verified, 1);
     assert.deepEqual(r.missing, ['backups/2026-11-27/documents/invoice_0000.csv']);
     assert.deepEqual(r.extra, ['backups/2026-11-27/documents/stray.bin']);
     assert.equal(r.size_mismatch[0].document_id, 'receipt_0001');
-    assert.equal(r.size_mismatch[0].actual, String(Number(r.size_mismatch[0].expected) + 1));
+    assert.equal(r.size_mismatch[0].actual, r.size_mismatch[0].expected + 1);
     assert.equal(r.checksum_mismatch[0].document_id, 'contract_0002');
+    assert.equal(r.checksum_mismatch[0].source, 'store');
     assert.deepEqual(r.unverified, ['backups/2026-11-27/documents/memo_0004.txt', 'backups/2026-11-27/documents/report_0003.txt']);
+    // Unverified objects become problems only when stored checksums are required.
+    const strict = dv.verifyObjects(manifest, objects, null, true);
+    assert.equal(strict.require_stored_checksums, true);
+    assert.deepEqual(strict.unverified, r.unverified);
+  });
+  test('bytes read back verify an object the store keeps no checksum for', () => {
+    const objects = Array.from({ length: count }, (_, i) => {
+      const { document, body } = dv.generateDocument({ date: DATE }, i);
+      return { key: document.object_key, size: body.length, read_checksum: dv.sha256Checksum(body) };
+    });
+    const r = dv.verifyObjects(manifest, objects, null, true);
+    assert.equal(r.verified, count);
+    assert.equal(r.verified_by_read, count);
+    assert.deepEqual(r.unverified, []);
   });
   test('objects not encrypted with the expected key', () => {
     const key = 'arn:aws:kms:us-east-1:123456789012:key/k1';
@@ -319,12 +338,19 @@ describe('verifyObjects', () => {
     doc.parts = { part_size: Math.ceil(doc.file_size / 2), count: 2, checksum: partsChecksum };
     const objects = listing();
     const i = objects.findIndex((o) => o.key === doc.object_key);
-    objects[i] = { ...objects[i], checksum: partsChecksum, checksum_parts: 2 };
+    objects[i] = { ...objects[i], stored_checksum: { sha256: partsChecksum, parts: 2 } };
     assert.equal(dv.verifyObjects(parted, objects).verified, count);
-    objects[i].checksum_parts = 3;
+    objects[i].stored_checksum.parts = 3;
     const r = dv.verifyObjects(parted, objects);
     assert.equal(r.verified, count - 1);
     assert.equal(r.checksum_mismatch[0].actual, `${partsChecksum} of 3 parts`);
+    // Bytes read back are judged by the body's checksum only, never by the parts checksum.
+    objects[i] = { key: doc.object_key, size: doc.file_size, read_checksum: partsChecksum };
+    const read = dv.verifyObjects(parted, objects);
+    assert.equal(read.checksum_mismatch[0].source, 'read');
+    // S3's form of a parts checksum converts as is.
+    const b64 = Buffer.from(partsChecksum.slice(7), 'hex').toString('base64');
+    assert.deepEqual(dv.checksumFromS3(`${b64}-2`), { sha256: partsChecksum, parts: 2 });
     // Parts that cannot hold the body are refused with the core's message.
     throwsCode(() => dv.verifyObjects({ ...parted, documents: [{ ...doc, parts: { ...doc.parts, count: 9 } }, ...parted.documents.slice(1)] }, objects),
       'bad_parts', /cannot hold file_size/);
@@ -332,7 +358,8 @@ describe('verifyObjects', () => {
   test('errors', () => {
     throwsCode(() => dv.verifyObjects({ ...manifest, total_documents: 1 }, []), 'count_mismatch');
     throwsCode(() => dv.verifyObjects(manifest, [{ key: 'k', size: -1 }]), 'invalid_input', /observed\[0\]\.size/);
-    throwsCode(() => dv.verifyObjects(manifest, [{ key: 'k', size: 1, checksum: 'abc' }]), 'invalid_input', /observed\[0\]\.checksum/);
+    throwsCode(() => dv.verifyObjects(manifest, [{ key: 'k', size: 1, read_checksum: 'abc' }]), 'invalid_input', /observed\[0\]\.read_checksum/);
+    throwsCode(() => dv.verifyObjects(manifest, [{ key: 'k', size: 1, checksum: 'sha256:00' }]), 'invalid_input', /unknown field `checksum`/);
   });
 });
 

@@ -32,7 +32,7 @@ use wasmtime_wasi::{FsPerms, I32Exit, WasiCtxBuilder};
 
 /// Why a guest could not run, or was stopped.
 #[derive(Debug, thiserror::Error)]
-pub enum SandboxError {
+pub(crate) enum SandboxError {
     /// The `.wasm` file could not be read.
     #[error("reading the guest module {path}: {source}")]
     ReadModule {
@@ -77,18 +77,18 @@ pub enum SandboxError {
 
 /// A directory the guest may use.
 #[derive(Debug, Clone)]
-pub struct Preopen {
+pub(crate) struct Preopen {
     /// Host directory (must exist).
-    pub host: PathBuf,
+    pub(crate) host: PathBuf,
     /// Its path inside the guest, e.g. `/src`.
-    pub guest: String,
+    pub(crate) guest: String,
     /// Whether the guest may write there.
-    pub writable: bool,
+    pub(crate) writable: bool,
 }
 
 impl Preopen {
     /// A read-only grant.
-    pub fn read_only(host: impl Into<PathBuf>, guest: impl Into<String>) -> Self {
+    pub(crate) fn read_only(host: impl Into<PathBuf>, guest: impl Into<String>) -> Self {
         Self {
             host: host.into(),
             guest: guest.into(),
@@ -97,7 +97,7 @@ impl Preopen {
     }
 
     /// A read-write grant.
-    pub fn read_write(host: impl Into<PathBuf>, guest: impl Into<String>) -> Self {
+    pub(crate) fn read_write(host: impl Into<PathBuf>, guest: impl Into<String>) -> Self {
         Self {
             host: host.into(),
             guest: guest.into(),
@@ -108,12 +108,12 @@ impl Preopen {
 
 /// Limits of one guest run.
 #[derive(Debug, Clone, Copy)]
-pub struct Limits {
+pub(crate) struct Limits {
     /// Most bytes of linear memory the guest may have.
-    pub memory_bytes: usize,
+    pub(crate) memory_bytes: usize,
     /// Longest the guest may run; `None`: no limit (the guest must then be loaded without
     /// one, see [`Guest::load`]).
-    pub timeout: Option<Duration>,
+    pub(crate) timeout: Option<Duration>,
 }
 
 impl Default for Limits {
@@ -127,7 +127,7 @@ impl Default for Limits {
 
 /// What to do with the guest's stdout.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Stdout {
+pub(crate) enum Stdout {
     /// The runner's own stdout.
     Inherit,
     /// Kept in memory and returned (at most `capacity` bytes).
@@ -139,18 +139,16 @@ pub enum Stdout {
 
 /// A finished guest.
 #[derive(Debug)]
-pub struct GuestRun {
+pub(crate) struct GuestRun {
     /// Its exit code (0 success).
-    pub exit_code: i32,
+    pub(crate) exit_code: i32,
     /// Its stdout when captured.
-    pub stdout: bytes::Bytes,
-    /// Time to instantiate the module (the start-up cost of a run with a cached module).
-    pub instantiate: Duration,
+    pub(crate) stdout: bytes::Bytes,
 }
 
 /// How the module was obtained.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ModuleSource {
+pub(crate) enum ModuleSource {
     /// Compiled now (and stored in the cache when there is one).
     Compiled,
     /// Loaded precompiled from the cache.
@@ -159,7 +157,7 @@ pub enum ModuleSource {
 
 /// A compiled guest, ready to run many times.
 #[derive(Debug, Clone)]
-pub struct Guest {
+pub(crate) struct Guest {
     engine: Engine,
     module: Module,
     /// Compiled with the epoch checks a time limit needs.
@@ -213,7 +211,7 @@ impl Guest {
     ///
     /// # Errors
     /// [`SandboxError::ReadModule`] or [`SandboxError::Load`].
-    pub fn load(
+    pub(crate) fn load(
         wasm: &Path,
         cache_dir: Option<&Path>,
         time_limited: bool,
@@ -229,7 +227,7 @@ impl Guest {
     ///
     /// # Errors
     /// [`SandboxError::Load`].
-    pub fn from_bytes(
+    pub(crate) fn from_bytes(
         bytes: &[u8],
         cache_dir: Option<&Path>,
         time_limited: bool,
@@ -255,12 +253,12 @@ impl Guest {
     }
 
     /// Whether the module came from the cache.
-    pub fn source(&self) -> ModuleSource {
+    pub(crate) fn source(&self) -> ModuleSource {
         self.source
     }
 
     /// How long compiling or loading the module took.
-    pub fn load_time(&self) -> Duration {
+    pub(crate) fn load_time(&self) -> Duration {
         self.load_time
     }
 
@@ -271,7 +269,7 @@ impl Guest {
     /// # Errors
     /// [`SandboxError::Grant`], [`SandboxError::Timeout`], [`SandboxError::MemoryLimit`],
     /// [`SandboxError::Trap`], [`SandboxError::Load`] (instantiation).
-    pub fn run(
+    pub(crate) fn run(
         &self,
         args: &[String],
         preopens: &[Preopen],
@@ -379,11 +377,7 @@ impl Guest {
         };
         drop(store);
         let stdout = pipe.map(|p| p.contents()).unwrap_or_default();
-        Ok(GuestRun {
-            exit_code,
-            stdout,
-            instantiate,
-        })
+        Ok(GuestRun { exit_code, stdout })
     }
 }
 

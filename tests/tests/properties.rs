@@ -165,3 +165,104 @@ proptest! {
         prop_assert_eq!(String::from_utf8(streamed).expect("UTF-8"), m.to_json());
     }
 }
+
+/// Any document set, valid or not: duplicate ids and keys, keys outside the day or with
+/// traversal, control characters or excess length, parts that cannot hold the body, failures
+/// with empty, repeated or stored ids.
+fn hostile_documents() -> impl Strategy<Value = (Vec<Document>, Vec<FailedDocument>)> {
+    let key = prop_oneof![
+        4 => Just(None),
+        1 => prop::sample::select(vec![
+            "backups/2026-11-27/documents/../../etc/passwd",
+            "backups/2026-11-27/documents//abs",
+            "backups/2026-11-27/documents/a\\b",
+            "backups/2026-11-27/documents/\u{1b}[2J",
+            "backups/2026-11-27/documents/",
+            "backups/2026-11-28/documents/x",
+            "backups/2026-11-27/manifest.json",
+        ])
+        .prop_map(|k| Some(k.to_owned())),
+        1 => (1000usize..1100).prop_map(|n| Some(format!("backups/2026-11-27/documents/{}", "k".repeat(n)))),
+    ];
+    let doc = (document(), key, any::<bool>()).prop_map(|(mut d, key, bad_parts)| {
+        if let Some(k) = key {
+            d.object_key = k;
+        }
+        if bad_parts && let Some(p) = &mut d.parts {
+            p.count = p.count.saturating_add(2);
+        }
+        d
+    });
+    let docs = prop::collection::vec(doc, 0..20).prop_map(|mut docs| {
+        // Some repeated ids and keys.
+        if docs.len() > 3 {
+            docs[3] = docs[1].clone();
+        }
+        docs
+    });
+    let failure = prop_oneof![
+        Just(String::new()),
+        "[a-z]{1,6}(/[a-z0-9_]{1,3})?",
+        "[ -~]{0,8}"
+    ]
+    .prop_map(|id| FailedDocument {
+        document_id: id,
+        source: None,
+        stage: FailureStage::Read,
+        reason: "x".into(),
+        attempts: 1,
+    });
+    (docs, prop::collection::vec(failure, 0..6))
+}
+
+proptest! {
+    /// One rule checker serves assembly and validation: whatever `assemble` accepts validates,
+    /// parses back equal, and whatever it refuses names a rule `validate` has too.
+    #[test]
+    fn an_assembled_manifest_always_validates((docs, failed) in hostile_documents()) {
+        match Manifest::assemble(header(), docs, failed) {
+            Ok(m) => {
+                prop_assert_eq!(m.validate(), Ok(()));
+                let back = Manifest::from_json(&m.to_json());
+                prop_assert_eq!(back.as_ref(), Ok(&m));
+            }
+            Err(e) => {
+                let known = [
+                    "duplicate_document_id", "duplicate_object_key", "key_outside_day",
+                    "unsafe_key", "key_too_long", "bad_parts", "empty_failure_id",
+                    "duplicate_failure", "stored_and_failed",
+                ];
+                prop_assert!(known.contains(&e.code()), "{}: {e}", e.code());
+            }
+        }
+    }
+
+    /// Timestamps: every instant of years 0-9999 prints and parses back exactly; any text parses
+    /// or is refused, never panics, and what parses stays within years 0-9999.
+    #[test]
+    fn timestamps_round_trip_and_never_panic(
+        secs in -62_167_219_200i64..=253_402_300_799,
+        nanos in 0u32..1_000_000_000,
+        text in "[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-6][0-9](\\.[0-9]{1,12})?(Z|[+-][0-9]{2}:[0-9]{2})",
+        junk in any::<String>(),
+    ) {
+        let t = Timestamp::from_unix(secs, nanos).expect("in range");
+        prop_assert_eq!(t.to_string().parse::<Timestamp>(), Ok(t));
+        for s in [text.as_str(), junk.as_str()] {
+            if let Ok(t) = s.parse::<Timestamp>() {
+                let year: u32 = t.to_string()[..4].parse().expect("four digits");
+                prop_assert!(year <= 9999);
+                prop_assert_eq!(t.to_string().parse::<Timestamp>(), Ok(t));
+            }
+        }
+    }
+
+    /// Dates: every day of years 0-9999 round-trips through text and day numbers.
+    #[test]
+    fn dates_round_trip(days in -719_528i64..=2_932_896) {
+        let d = BackupDate::from_days_since_epoch(days).expect("in range");
+        prop_assert_eq!(d.days_since_epoch(), days);
+        prop_assert_eq!(d.to_string().parse::<BackupDate>(), Ok(d));
+        prop_assert_eq!(d.start().date(), d);
+    }
+}

@@ -43,6 +43,28 @@ fn schema_rejects_broken_manifests() {
         ("escaping id", |m| {
             m["documents"][0]["document_id"] = json!("../../etc/passwd")
         }),
+        ("traversal key", |m| {
+            m["documents"][0]["object_key"] = json!("backups/2026-11-27/documents/../../../x")
+        }),
+        ("absolute key below the day", |m| {
+            m["documents"][0]["object_key"] = json!("backups/2026-11-27/documents//etc/passwd")
+        }),
+        ("key with a backslash", |m| {
+            m["documents"][0]["object_key"] = json!("backups/2026-11-27/documents/a\\b")
+        }),
+        ("key with a terminal escape", |m| {
+            m["documents"][0]["object_key"] = json!("backups/2026-11-27/documents/\u{1b}[2J")
+        }),
+        ("key with a C1 control", |m| {
+            m["documents"][0]["object_key"] = json!("backups/2026-11-27/documents/a\u{9b}b")
+        }),
+        ("key ending in a slash", |m| {
+            m["documents"][0]["object_key"] = json!("backups/2026-11-27/documents/a/")
+        }),
+        ("5,000-byte key", |m| {
+            m["documents"][0]["object_key"] =
+                json!(format!("backups/2026-11-27/documents/{}", "a".repeat(5000)))
+        }),
         ("bad priority", |m| {
             m["documents"][0]["metadata"]["priority"] = json!("urgent")
         }),

@@ -1,0 +1,317 @@
+//! Upload planning: which object goes where, with which headers, and when the manifest may be
+//! written.
+//!
+//! This file holds the PUTs ([`document_put`], [`manifest_put`], a whole day's [`UploadPlan`]);
+//! [`run`] holds the [`BackupRun`] a host drives: it admits each document, stores its body as
+//! the PUT says, and reports the outcome back. Only when every admitted document has an outcome
+//! does [`BackupRun::finish`] hand out the final write: the manifest at
+//! `backups/{date}/manifest.json` with a create-only condition when everything was stored (the
+//! commit point), or an incomplete-run report beside it otherwise. A crash before that leaves no
+//! manifest, so nothing ever claims a document that is not stored.
+
+use std::collections::BTreeMap;
+
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+use serde::{Deserialize, Serialize};
+
+use crate::layout::{KeyPrefix, Layout};
+use crate::manifest::{AssembleError, BackupStatus, Manifest, SCHEMA_VERSION};
+use crate::model::{BackupDate, Document, Label, Sha256Digest, UploadParts};
+
+pub mod run;
+
+pub use run::{Admission, BackupRun, Commit, Stored, Transfer};
+
+/// Server-side encryption the host must request on every PUT.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "mode", rename_all = "kebab-case")]
+pub enum Encryption {
+    /// No encryption header (local directories, or stores that encrypt by bucket default).
+    #[default]
+    None,
+    /// `x-amz-server-side-encryption: aws:kms`, with this key id or ARN when given.
+    #[serde(rename = "aws:kms")]
+    Kms {
+        /// Key id, ARN or alias; `None` uses the bucket's default KMS key.
+        key_id: Option<String>,
+    },
+}
+
+/// How a host should store one object.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ObjectPut {
+    /// Full key, including the configured prefix.
+    pub key: String,
+    /// `Content-Type`.
+    pub content_type: String,
+    /// Body length in bytes.
+    pub content_length: u64,
+    /// Base64 SHA-256 of the body, for `x-amz-checksum-sha256`: the store verifies the body.
+    pub checksum_sha256: String,
+    /// User metadata (`x-amz-meta-*`), ordered.
+    pub metadata: BTreeMap<String, String>,
+    /// Object tags as an URL-encoded query string (`x-amz-tagging`).
+    pub tagging: String,
+    /// Encryption to request.
+    pub encryption: Encryption,
+    /// Send `If-None-Match: *`: create only, never overwrite.
+    pub if_none_match: bool,
+    /// Send `If-Match` with this entity tag: replace only the object read (a lease taken over
+    /// or renewed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub if_match: Option<String>,
+    /// Upload in parts of this layout (a multipart upload, each part with its own SHA-256);
+    /// the store then reports [`UploadParts::store_checksum`] for the object.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parts: Option<UploadParts>,
+}
+
+/// Settings shared by every object of a run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlanOptions {
+    /// Key prefix below the bucket or directory.
+    pub prefix: KeyPrefix,
+    /// Deployment environment, for tags.
+    pub environment: Label,
+    /// Encryption for every object.
+    pub encryption: Encryption,
+}
+
+/// Why a plan step was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum PlanError {
+    /// A document entered the run twice.
+    #[error(
+        "document `{}` entered the run twice: every document of a day needs its own id",
+        crate::text::escaped(.0)
+    )]
+    AlreadyAdmitted(String),
+    /// An outcome was reported for a document that did not enter the run.
+    #[error(
+        "an outcome was reported for `{}`, which did not enter the run: call `admit` first",
+        crate::text::escaped(.0)
+    )]
+    NotAdmitted(String),
+    /// An outcome was reported twice.
+    #[error(
+        "an outcome for `{}` was already reported: report each document once",
+        crate::text::escaped(.0)
+    )]
+    AlreadyReported(String),
+    /// `finish` was called with documents still in flight.
+    #[error(
+        "{count} admitted documents have no outcome yet (first: `{}`): the manifest is written \
+         only after every document is stored or recorded as failed",
+        crate::text::escaped(first)
+    )]
+    Unresolved {
+        /// How many.
+        count: usize,
+        /// The first, by id.
+        first: String,
+    },
+    /// The manifest could not be assembled.
+    #[error(transparent)]
+    Assemble(#[from] AssembleError),
+}
+
+impl PlanError {
+    /// A stable machine-readable code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::AlreadyAdmitted(_) => "duplicate_document_id",
+            Self::NotAdmitted(_) => "not_admitted",
+            Self::AlreadyReported(_) => "already_reported",
+            Self::Unresolved { .. } => "unresolved",
+            Self::Assemble(e) => e.code(),
+        }
+    }
+}
+
+/// The PUT for one document body.
+pub fn document_put(options: &PlanOptions, date: BackupDate, doc: &Document) -> ObjectPut {
+    let mut metadata = BTreeMap::new();
+    metadata.insert("backup-date".to_owned(), date.to_string());
+    metadata.insert("department".to_owned(), doc.metadata.department.to_string());
+    metadata.insert("document-id".to_owned(), doc.document_id.to_string());
+    metadata.insert("document-type".to_owned(), doc.doc_type.to_string());
+    metadata.insert(
+        "priority".to_owned(),
+        doc.metadata.priority.as_str().to_owned(),
+    );
+    metadata.insert(
+        "confidential".to_owned(),
+        doc.metadata.confidential.to_string(),
+    );
+    ObjectPut {
+        key: options.prefix.join(&doc.object_key),
+        content_type: doc.content_type.to_string(),
+        content_length: doc.file_size,
+        checksum_sha256: doc.checksum.to_base64(),
+        metadata,
+        tagging: tagging(&[
+            ("Type", "BusinessDocument"),
+            ("Department", doc.metadata.department.as_str()),
+            ("Environment", options.environment.as_str()),
+        ]),
+        encryption: options.encryption.clone(),
+        if_none_match: false,
+        if_match: None,
+        parts: doc.parts,
+    }
+}
+
+/// The PUT for a finished manifest (`body` is its canonical JSON).
+///
+/// A complete manifest goes to the commit key with `If-None-Match: *`; an incomplete run's
+/// report goes to `backups/{date}/incomplete/{run}.json` and may be overwritten.
+pub fn manifest_put(options: &PlanOptions, manifest: &Manifest, body: &[u8]) -> ObjectPut {
+    let layout = Layout::new(manifest.backup_date);
+    let complete = manifest.status == BackupStatus::Complete;
+    let key = if complete {
+        layout.manifest_key()
+    } else {
+        layout.incomplete_report_key(&run_label(manifest))
+    };
+    let mut metadata = BTreeMap::new();
+    metadata.insert("backup-date".to_owned(), manifest.backup_date.to_string());
+    metadata.insert(
+        "backup-type".to_owned(),
+        "daily-business-documents".to_owned(),
+    );
+    metadata.insert(
+        "document-count".to_owned(),
+        manifest.total_documents.to_string(),
+    );
+    metadata.insert("failed-count".to_owned(), manifest.total_failed.to_string());
+    metadata.insert("schema-version".to_owned(), SCHEMA_VERSION.to_string());
+    metadata.insert("status".to_owned(), manifest.status.to_string());
+    let kind = if complete {
+        "BackupManifest"
+    } else {
+        "IncompleteBackupReport"
+    };
+    ObjectPut {
+        key: options.prefix.join(&key),
+        content_type: "application/json".to_owned(),
+        content_length: body.len() as u64,
+        checksum_sha256: Sha256Digest::of(body).to_base64(),
+        metadata,
+        tagging: tagging(&[
+            ("Type", kind),
+            ("Environment", options.environment.as_str()),
+        ]),
+        encryption: options.encryption.clone(),
+        if_none_match: complete,
+        if_match: None,
+        parts: None,
+    }
+}
+
+/// The PUT of a day's lease body ([`crate::lease`]): create-only for a new lease, or only over
+/// the lease object with entity tag `over` (taken over, renewed, released).
+pub fn lease_put(
+    options: &PlanOptions,
+    date: BackupDate,
+    body: &[u8],
+    over: Option<&str>,
+) -> ObjectPut {
+    ObjectPut {
+        key: options.prefix.join(&Layout::new(date).lease_key()),
+        content_type: "application/json".to_owned(),
+        content_length: body.len() as u64,
+        checksum_sha256: Sha256Digest::of(body).to_base64(),
+        metadata: BTreeMap::new(),
+        tagging: tagging(&[
+            ("Type", "BackupLease"),
+            ("Environment", options.environment.as_str()),
+        ]),
+        encryption: options.encryption.clone(),
+        if_none_match: over.is_none(),
+        if_match: over.map(str::to_owned),
+        parts: None,
+    }
+}
+
+/// The run label used in report keys: the run id when it is key-safe, else the timestamp.
+fn run_label(manifest: &Manifest) -> String {
+    match &manifest.run_id {
+        Some(id)
+            if !id.is_empty()
+                && id.len() <= 128
+                && id
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') =>
+        {
+            id.clone()
+        }
+        _ => manifest
+            .backup_timestamp
+            .to_string()
+            .chars()
+            .filter(char::is_ascii_alphanumeric)
+            .collect(),
+    }
+}
+
+/// What `x-amz-tagging` escapes: everything but the unreserved characters of RFC 3986.
+const TAG_ESCAPES: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~');
+
+/// URL-encodes tag pairs as S3's `x-amz-tagging` wants them.
+fn tagging(pairs: &[(&str, &str)]) -> String {
+    pairs
+        .iter()
+        .map(|(k, v)| {
+            format!(
+                "{}={}",
+                utf8_percent_encode(k, TAG_ESCAPES),
+                utf8_percent_encode(v, TAG_ESCAPES)
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+/// A whole day's plan at once, for dry runs and for tools: every document PUT, then the
+/// manifest key, which is written last.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct UploadPlan {
+    /// The document PUTs, in manifest order.
+    pub documents: Vec<ObjectPut>,
+    /// Where the manifest goes once every document is stored.
+    pub manifest_key: String,
+    /// The manifest is written with `If-None-Match: *` after all documents.
+    pub manifest_last: bool,
+}
+
+/// Plans a whole set of documents (sorted by id, as the manifest will list them).
+///
+/// # Errors
+/// [`PlanError::AlreadyAdmitted`] when two documents share an id.
+pub fn plan_uploads(
+    options: &PlanOptions,
+    date: BackupDate,
+    documents: &[Document],
+) -> Result<UploadPlan, PlanError> {
+    let mut order: Vec<&Document> = documents.iter().collect();
+    order.sort_by(|a, b| a.document_id.cmp(&b.document_id));
+    if let Some(p) = order
+        .windows(2)
+        .find(|p| p[0].document_id == p[1].document_id)
+    {
+        return Err(PlanError::AlreadyAdmitted(p[1].document_id.to_string()));
+    }
+    Ok(UploadPlan {
+        documents: order
+            .into_iter()
+            .map(|d| document_put(options, date, d))
+            .collect(),
+        manifest_key: options.prefix.join(&Layout::new(date).manifest_key()),
+        manifest_last: true,
+    })
+}

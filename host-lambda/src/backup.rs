@@ -1,0 +1,186 @@
+//! A backup event: the day's checks, the documents (generated, or an S3 source), the shared
+//! executor, the metrics and the response.
+
+use std::time::Instant;
+
+use docvault_core::{
+    BackupDate, Generator, GeneratorSpec, ManifestHeader, MetricSet, PlanOptions, RunOutcome,
+    SourceDescription,
+};
+use docvault_s3::executor::{
+    BackupError, BackupOutcome, ExecuteOptions, Incoming, SystemClock, execute,
+};
+use docvault_s3::lease::LeaseTerms;
+use docvault_s3::store::ObjectStore;
+use serde_json::{Value, json};
+
+use crate::config::DocumentSource;
+use crate::event::BackupEvent;
+use crate::{App, HandlerError, Invocation, source};
+
+/// The shortest lease, for a run without a known deadline (tests, other hosts of the handler).
+const DEFAULT_LEASE_SECONDS: u32 = 960;
+
+/// Runs a backup event; sends the run's metrics whatever happens.
+///
+/// # Errors
+/// [`HandlerError`].
+pub async fn handle<S: ObjectStore>(
+    app: &App<S>,
+    event: &BackupEvent,
+    invocation: &Invocation,
+) -> Result<Value, HandlerError> {
+    let started = Instant::now();
+    let result = run(app, event, invocation).await;
+    let duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+    let outcome = match &result {
+        Ok(o) => RunOutcome::of(o.manifest()),
+        Err(HandlerError::Backup(e)) if e.counts() != (0, 0) => {
+            let (documents, failed) = e.counts();
+            RunOutcome {
+                success: false,
+                documents,
+                bytes: 0,
+                failed,
+            }
+        }
+        Err(_) => RunOutcome::aborted(),
+    };
+    let set = MetricSet::for_run(
+        &app.config.namespace,
+        &app.config.environment,
+        invocation.now,
+        outcome,
+        Some(duration_ms),
+    );
+    app.metrics.send(&set).await;
+    respond(result?, duration_ms)
+}
+
+fn respond(outcome: BackupOutcome, duration_ms: u64) -> Result<Value, HandlerError> {
+    let m = outcome.manifest();
+    let t = outcome.transfer();
+    let mut response = json!({
+        "backup_date": m.backup_date,
+        "status": m.status,
+        "documents": m.total_documents,
+        "failed": m.total_failed,
+        "total_size_bytes": m.backup_summary.total_size_bytes,
+        "uploaded": t.uploaded,
+        "already_stored": t.already_stored,
+        "replaced": t.replaced,
+        "duration_ms": duration_ms,
+    });
+    match &outcome {
+        BackupOutcome::Completed { manifest_key, .. } => {
+            tracing::info!(key = %manifest_key, documents = m.total_documents, "backup complete");
+            response["manifest_key"] = json!(manifest_key);
+            response["already_complete"] = json!(false);
+            Ok(response)
+        }
+        BackupOutcome::AlreadyComplete { manifest_key, .. } => {
+            tracing::info!(key = %manifest_key, "the day is already backed up; nothing rewritten");
+            response["manifest_key"] = json!(manifest_key);
+            response["already_complete"] = json!(true);
+            Ok(response)
+        }
+        BackupOutcome::Incomplete { report_key, .. } => Err(HandlerError::Incomplete {
+            date: m.backup_date.to_string(),
+            failed: m.total_failed,
+            stored: m.total_documents,
+            report: report_key
+                .clone()
+                .unwrap_or_else(|| "(not written: the store refused it)".into()),
+        }),
+    }
+}
+
+async fn run<S: ObjectStore>(
+    app: &App<S>,
+    event: &BackupEvent,
+    invocation: &Invocation,
+) -> Result<BackupOutcome, HandlerError> {
+    let (date, origin) = event.day(invocation.now)?;
+    if let Some(check) = &app.key_check {
+        check.ensure().await?;
+    }
+    tracing::info!(%date, ?origin, run_id = %invocation.request_id, "starting backup");
+    let config = &app.config;
+    let options = PlanOptions {
+        prefix: config.prefix.clone(),
+        environment: config.environment.clone(),
+        encryption: config.encryption(),
+    };
+    let lease_seconds = invocation
+        .deadline
+        .map(|d| d.unix_seconds() - invocation.now.unix_seconds() + 60)
+        .and_then(|s| u32::try_from(s.max(60)).ok())
+        .unwrap_or(DEFAULT_LEASE_SECONDS);
+    let exec = ExecuteOptions {
+        concurrency: config.concurrency,
+        max_attempts: config.max_attempts,
+        manifest_limit: config.manifest_limit(),
+        // A Lambda run cannot outlast its deadline: one lease lasting past it, never renewed.
+        lease: LeaseTerms {
+            seconds: lease_seconds,
+            renew: false,
+        },
+    };
+    let header = |source| ManifestHeader {
+        backup_date: date,
+        backup_timestamp: invocation.now,
+        environment: config.environment.clone(),
+        run_id: Some(invocation.request_id.clone()),
+        source,
+    };
+    let (header, documents) = match &config.source {
+        DocumentSource::Generator { count, seed } => {
+            let (count, seed) = (*count, *seed);
+            let documents: Box<dyn Iterator<Item = Incoming> + Send> =
+                Box::new(Generator::new(GeneratorSpec { date, count, seed }).map(Incoming::from));
+            (
+                header(SourceDescription::Generator { count, seed }),
+                documents,
+            )
+        }
+        DocumentSource::S3(source_options) => {
+            let uri = source_options.uri_for(date);
+            let documents = list_source(app, source_options, date, invocation).await?;
+            (header(SourceDescription::S3 { uri }), documents)
+        }
+    };
+    execute(&app.store, header, options, documents, &exec, &SystemClock)
+        .await
+        .map_err(|e: BackupError| e.into())
+}
+
+async fn list_source<S: ObjectStore>(
+    app: &App<S>,
+    options: &source::SourceOptions,
+    date: BackupDate,
+    invocation: &Invocation,
+) -> Result<Box<dyn Iterator<Item = Incoming> + Send>, HandlerError> {
+    let uri = options.uri_for(date);
+    let Some(source) = &app.source else {
+        return Err(HandlerError::Source {
+            uri,
+            error: docvault_s3::store::StoreError::Transient(
+                "this host built no store for the document source".into(),
+            ),
+        });
+    };
+    let documents = source::list_documents(source, options, date, invocation.now)
+        .await
+        .map_err(|error| HandlerError::Source {
+            uri: uri.clone(),
+            error,
+        })?;
+    tracing::info!(%uri, objects = documents.len(), "listed the document source");
+    if documents.is_empty() && !app.config.allow_empty_days {
+        return Err(HandlerError::EmptySource {
+            uri,
+            date: date.to_string(),
+        });
+    }
+    Ok(Box::new(documents.into_iter()))
+}
