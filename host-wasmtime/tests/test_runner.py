@@ -36,7 +36,7 @@ def test_local_backup_verify_restore_and_metrics(runner, hosts, tmp_path):
     args = ["--date", DATE, "--at", AT, "--env", "dev", "--run-id", "nightly-1"]
     result = runner(["backup", "--source", str(src), "--dest", str(dst), *args, "--json", "-q",
                      "--metrics-file", str(tmp_path / "metrics.prom")]).ok().json()
-    assert (result["status"], result["written"], result["failed"]) == ("complete", 45, [])
+    assert (result["status"], result["uploaded"], result["failed"]) == ("complete", 45, [])
 
     # Byte for byte what stock `wasmtime run` writes with the same grants and arguments.
     stock = tmp_path / "stock"
@@ -60,7 +60,7 @@ def test_generated_day_and_its_rerun(runner, tmp_path):
     dst = tmp_path / "dst"
     backup = ["backup", "--generate", "500", "--dest", str(dst), *DAY, "--json", "-q",
               "--metrics-file", str(tmp_path / "m.json")]
-    assert runner(backup).ok().json()["written"] == 500
+    assert runner(backup).ok().json()["uploaded"] == 500
     assert (dst / DAY_DIR / "manifest.json").read_bytes() == (
         GOLDEN / "manifest-500-2026-11-27.json").read_bytes()
     assert runner(backup).ok().json()["status"] == "already-complete"
@@ -349,14 +349,14 @@ def test_s3_verify_reports_each_tampering_from_checksums_alone(runner, s3s, tmp_
     assert r["missing"] == [f"{DAY_DIR}/documents/memo_0004.txt"]
     assert r["extra"] == [f"{DAY_DIR}/documents/stray.bin"]
     assert [m["document_id"] for m in r["checksum_mismatch"]] == ["invoice_0005"]
-    assert [(m["document_id"], m["actual"]) for m in r["size_mismatch"]] == [("report_0003", "7")]
+    assert [(m["document_id"], m["actual"]) for m in r["size_mismatch"]] == [("report_0003", 7)]
     assert (r["verified"], run.json()["problems"]) == (17, 4)
     values = {d["name"]: d["value"] for d in json.loads((tmp_path / "verify.json").read_text())["data"]}
     assert (values["VerificationFailures"], values["DocumentsVerified"]) == (4, 17)
 
     text = runner(verify[:-3], env=S3S_ENV)
     assert text.code == 1
-    assert f"missing    {DAY_DIR}/documents/memo_0004.txt" in text.out.decode()
+    assert f"missing     {DAY_DIR}/documents/memo_0004.txt" in text.out.decode()
 
     # --read-data 1: every present document is downloaded once more and re-hashed.
     read = runner([*verify, "--read-data", "1"], env=S3S_ENV).json()
@@ -378,9 +378,17 @@ def test_s3_verify_finds_an_object_re_uploaded_without_kms(runner, moto, moto_bu
     assert run.code == 1
     r = run.json()["report"]
     assert [(m["key"], m["actual"]) for m in r["encryption_mismatch"]] == [(doc, "none")]
-    # boto3 sent no SHA-256 with its PUT, so the store has none to compare: reported too.
+    # boto3 sent no SHA-256 with its PUT, so the store has none to compare: listed as
+    # unverified, apart from problems, unless stored checksums are required.
     assert r["unverified"] == [doc]
-    assert run.json()["problems"] == 2
+    assert run.json()["problems"] == 1
+    strict = runner(["verify", "--dest", f"s3://{bucket}", "--date", DATE, *s3_args, "--json",
+                     "--require-stored-checksums"], env=MOTO_ENV)
+    assert strict.code == 1 and strict.json()["problems"] == 2
+    # Read back, its bytes are the manifest's: verified, whatever the store keeps.
+    read = runner(["verify", "--dest", f"s3://{bucket}", "--date", DATE, *s3_args, "--json",
+                   "--read-data", "1", "--require-stored-checksums"], env=MOTO_ENV)
+    assert read.json()["report"]["unverified"] == [] and read.json()["problems"] == 1
 
 
 def test_s3_verify_of_10000_documents_makes_no_document_get(runner, moto_server, moto_bucket):

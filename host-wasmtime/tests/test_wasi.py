@@ -47,7 +47,7 @@ def test_generated_day_backs_up_verifies_and_restores_byte_for_byte(hosts, tmp_p
     grants = {dst: "/dst", out: "/out"}
     backup = ["backup", "--generate", "500", "--dest", "/dst", *DAY, "--json", "--quiet"]
     result = hosts.guest(backup, grants).ok().json()
-    assert (result["status"], result["written"], result["failed"]) == ("complete", 500, [])
+    assert (result["status"], result["uploaded"], result["failed"]) == ("complete", 500, [])
     # The manifest the sandboxed backup committed is the golden one.
     assert (dst / DAY_DIR / "manifest.json").read_bytes() == (
         GOLDEN / "manifest-500-2026-11-27.json"
@@ -84,7 +84,7 @@ def test_directory_backup_matches_native_and_restores_byte_for_byte(hosts, tmp_p
     grants = {src: "/src", dst: "/dst", out: "/out"}
     args = ["--date", DATE, "--at", AT, "--env", "dev", "--run-id", "nightly-1", "--json", "-q"]
     result = hosts.guest(["backup", "--source", "/src", "--dest", "/dst", *args], grants).ok().json()
-    assert (result["status"], result["written"], result["failed"]) == ("complete", 45, [])
+    assert (result["status"], result["uploaded"], result["failed"]) == ("complete", 45, [])
 
     # The native build backs up the same directory into the same layout, byte for byte; the
     # manifests differ only in the source path each was given.
@@ -119,7 +119,7 @@ def test_links_out_of_the_source_are_not_followed(hosts, tmp_path):
         ["backup", "--source", "/src", "--dest", "/dst", "--date", DATE, "--at", AT, "--json", "-q"],
         {src: "/src", dst: "/dst"},
     ).ok().json()
-    assert result["written"] == 1
+    assert result["uploaded"] == 1
     assert sorted(s["path"] for s in result["skipped"]) == ["dangling", "dir-link", "finance/link.txt"]
     assert list(tree(dst / DAY_DIR / "documents")) == ["finance/a.txt"]
     for path in tree(dst).values():
@@ -205,7 +205,7 @@ def test_a_non_utf8_name_fails_its_directory_and_a_rerun_completes_the_day(hosts
     run = hosts.guest(backup, grants)
     assert run.code == 1, run.err
     result = run.json()
-    assert (result["status"], result["written"]) == ("incomplete", 1)
+    assert (result["status"], result["uploaded"]) == ("incomplete", 1)
     assert [f["document_id"] for f in result["failed"]] == ["hr/"]
     assert "could not be listed" in result["failed"][0]["reason"]
     assert not (dst / DAY_DIR / "manifest.json").exists()
@@ -214,7 +214,7 @@ def test_a_non_utf8_name_fails_its_directory_and_a_rerun_completes_the_day(hosts
     os.rename(bad, src / "hr" / "renamed.txt")
     backup[backup.index("first")] = "second"
     result = hosts.guest(backup, grants).ok().json()
-    assert (result["status"], result["written"], result["kept"]) == ("complete", 2, 1)
+    assert (result["status"], result["uploaded"], result["already_stored"]) == ("complete", 2, 1)
     hosts.guest(["verify", "--dest", "/dst", "--date", DATE, "-q"], grants).ok()
 
 

@@ -242,8 +242,7 @@ def check_kms_key(t: R) -> None:
 
 # ----------------------------------------------------------------------- IAM
 EXPECTED_ACTIONS = {
-    "BackupObjects": {"s3:PutObject", "s3:GetObject", "s3:GetObjectAttributes",
-                      "s3:AbortMultipartUpload", "s3:PutObjectTagging"},
+    "BackupObjects": {"s3:PutObject", "s3:GetObject", "s3:AbortMultipartUpload", "s3:PutObjectTagging"},
     "ListBackupBucket": {"s3:ListBucket"},
     "UseBackupKeyThroughS3": {"kms:GenerateDataKey", "kms:Decrypt"},
     "DescribeBackupKey": {"kms:DescribeKey"},
@@ -325,7 +324,8 @@ def check_role_least_privilege(t: R) -> None:
 
 
 # ------------------------------------------------------------------- compute
-ENV_VARS = {"BACKUP_BUCKET", "ENVIRONMENT", "KMS_KEY_ID", "DOCUMENT_SOURCE", "RESTORE_BUCKET", "DOCUMENT_COUNT",
+ENV_VARS = {"BACKUP_BUCKET", "ENVIRONMENT", "KMS_KEY_ID", "DOCUMENT_SOURCE", "RESTORE_BUCKET", "ALLOW_EMPTY_DAYS",
+            "DOCUMENT_COUNT",
             "UPLOAD_CONCURRENCY", "METRICS_MODE", "METRICS_NAMESPACE", "RUST_LOG"}
 
 
@@ -343,6 +343,7 @@ def check_function(t: R) -> None:
     assert set(env) == ENV_VARS, f"environment variables: {sorted(env)}"
     assert is_ref(env["BACKUP_BUCKET"], BACKUP_BUCKET) and is_arn_of(env["KMS_KEY_ID"], KEY)
     assert is_ref(env["ENVIRONMENT"], "Environment") and is_ref(env["DOCUMENT_COUNT"], "DocumentCount")
+    assert is_ref(env["ALLOW_EMPTY_DAYS"], "AllowEmptyDays") and params_default(t, "AllowEmptyDays") == "false"
     assert is_ref(env["METRICS_MODE"], "MetricsMode") and is_ref(env["METRICS_NAMESPACE"], "MetricsNamespace")
     assert env["DOCUMENT_SOURCE"] == {"Fn::If": ["HasSourceBucket", {"Fn::Sub": "s3://${SourceBucketName}/${SourcePrefix}"},
                                                  "generator"]}
@@ -366,9 +367,17 @@ def check_function(t: R) -> None:
                                                            "FunctionLogRetentionDays"]}
 
 
+def params_default(t: R, name: str):
+    return t["Parameters"][name].get("Default")
+
+
 def check_schedule(t: R) -> None:
     rule = props(t, RULE)
     assert rule.get("ScheduleExpression") == "cron(0 2 * * ? *)" and rule.get("State") == "ENABLED"
+    transformer = rule["Targets"][0].get("InputTransformer", {})
+    assert transformer.get("InputPathsMap") == {"time": "$.time"}, "the scheduled time must reach the Lambda"
+    assert json.loads(transformer.get("InputTemplate", "{}").replace("<time>", '"T"')) == \
+        {"action": "backup", "time": "T"}, "the event must ask for the backup of the day before its time"
     check_rule_target(t, RULE)
 
 

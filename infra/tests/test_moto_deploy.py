@@ -196,7 +196,8 @@ def test_function_configuration(moto_url, deployed):
     assert set(env) == ENV_VARS - {"RESTORE_BUCKET"}  # set only with a restore bucket
     assert env == {
         "BACKUP_BUCKET": out["BackupBucketName"], "ENVIRONMENT": "prod", "KMS_KEY_ID": out["KMSKeyArn"],
-        "DOCUMENT_SOURCE": "generator", "DOCUMENT_COUNT": "500", "UPLOAD_CONCURRENCY": "32",
+        "DOCUMENT_SOURCE": "generator", "ALLOW_EMPTY_DAYS": "false", "DOCUMENT_COUNT": "500",
+        "UPLOAD_CONCURRENCY": "32",
         "METRICS_MODE": "emf", "METRICS_NAMESPACE": "BackupSystem", "RUST_LOG": "info",
     }
     assert "ReservedConcurrentExecutions" not in f.get("Concurrency", {})
@@ -223,6 +224,8 @@ def test_schedule_rule_target_and_permission(moto_url, deployed):
     assert len(targets) == 1
     t = targets[0]
     assert t["Arn"] == out["BackupLambdaArn"]
+    assert t["InputTransformer"] == {"InputPathsMap": {"time": "$.time"},
+                                     "InputTemplate": '{"action": "backup", "time": <time>}'}
     assert t["RetryPolicy"] == {"MaximumRetryAttempts": 3, "MaximumEventAgeInSeconds": 7200}
     assert t["DeadLetterConfig"] == {"Arn": out["DeadLetterQueueArn"]}
     tags = {x["Key"]: x["Value"] for x in ev.list_tags_for_resource(ResourceARN=rule["Arn"])["Tags"]}

@@ -121,3 +121,44 @@ fn fuzz_regressions_do_not_panic() {
     }
     assert!(n > 0, "no fuzz fixtures in {}", dir.display());
 }
+
+#[test]
+fn kept_date_and_time_inputs_parse_or_are_refused_without_panics() {
+    use docvault_core::{BackupDate, Timestamp};
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/fuzz-time");
+    let mut n = 0;
+    for entry in std::fs::read_dir(&dir).expect("fixtures/fuzz-time exists") {
+        let bytes = std::fs::read(entry.expect("entry").path()).expect("readable");
+        let Ok(text) = std::str::from_utf8(&bytes) else {
+            continue;
+        };
+        if let Ok(t) = text.parse::<Timestamp>() {
+            assert_eq!(t.to_string().parse::<Timestamp>(), Ok(t));
+        }
+        if let Ok(d) = text.parse::<BackupDate>() {
+            assert_eq!(d.to_string().parse::<BackupDate>(), Ok(d));
+        }
+        n += 1;
+    }
+    assert!(n > 0, "no fixtures in {}", dir.display());
+    assert!("9999-12-31T23:59:59-23:59".parse::<Timestamp>().is_err());
+}
+
+#[test]
+fn unsafe_object_keys_are_refused() {
+    for bad in [
+        "backups/2026-11-27/documents/../../etc/passwd",
+        "backups/2026-11-27/documents//etc/passwd",
+        "backups/2026-11-27/documents/a\\b",
+        "backups/2026-11-27/documents/a\u{0}b",
+        "backups/2026-11-27/documents/a\nb",
+    ] {
+        let mut v = good();
+        v["documents"][0]["object_key"] = json!(bad);
+        let e = error_of(&v);
+        assert_eq!(e.code(), "unsafe_key", "{bad:?}: {e}");
+    }
+    let mut v = good();
+    v["documents"][0]["object_key"] = json!(format!("backups/2026-11-27/documents/{}", "a".repeat(5000)));
+    assert_eq!(error_of(&v).code(), "key_too_long");
+}

@@ -12,7 +12,7 @@ from faultproxy import FaultProxy
 
 SCHEDULED = {
     "version": "0", "id": "e2e-event", "detail-type": "Scheduled Event", "source": "aws.events",
-    "account": "123456789012", "time": "2026-11-27T02:00:00Z", "region": "us-east-1",
+    "account": "123456789012", "time": "2026-11-28T02:00:00Z", "region": "us-east-1",
     "resources": [], "detail": {},
 }
 DAY = "backups/2026-11-27/"
@@ -50,7 +50,8 @@ def test_nightly_backup_of_500_documents_checked_with_boto3(s3, bucket, key_arn,
 
     m = manifest(s3, bucket)
     assert m["status"] == "complete" and m["total_documents"] == 500
-    assert m["backup_date"] == "2026-11-27"  # the scheduled day, not the wall clock
+    # The day that ended before the scheduled time, not the wall clock's day.
+    assert m["backup_date"] == "2026-11-27"
     assert m["backup_summary"]["document_types"] == {t: 100 for t in
                                                      ["contract", "invoice", "memo", "receipt", "report"]}
     assert m["backup_summary"]["departments"] == {d: 125 for d in ["finance", "hr", "operations", "sales"]}
@@ -220,7 +221,8 @@ def test_the_weekly_verify_event_checks_the_latest_backup_and_alarms_on_tamperin
     assert failed.error_type == "Fatal.VerificationFailed", failed.payload
     message = failed.payload["errorMessage"]
     assert "missing " + DAY + "documents/memo_0004.txt" in message
-    assert "encryption " + DAY + "documents/invoice_0005.csv (none)" in message
+    assert "encryption " + DAY + "documents/invoice_0005.csv: required aws:kms" in message
+    assert "the store reports none" in message
     assert fn.emf()[-1]["VerificationFailures"] >= 2
 
     # A day with no backup: not verifiable, and the metric still says so.
@@ -406,3 +408,39 @@ def test_large_source_documents_go_in_parts_and_verify_without_reading(s3, bucke
                           "document": "operations/scan.tiff"})
     assert restored.ok, restored.payload
     assert s3.get_object(Bucket=bucket, Key="restores/r1/operations/scan.tiff")["Body"].read() == big
+
+
+def test_two_runs_of_one_day_never_overwrite_each_other(s3, bucket, key_arn, start_lambda):
+    """A second run of the day (another source: other bytes under the same ids) started while
+    the first holds the day's lease is refused without writing anything (Retryable.Busy);
+    started after the first committed, it finds the day complete. Every document keeps one
+    version, the one the manifest names."""
+    import threading
+    count = 600
+    first = start_lambda(env(bucket, key_arn, DOCUMENT_COUNT=str(count), UPLOAD_CONCURRENCY="4"))
+    second = start_lambda(env(bucket, key_arn, DOCUMENT_COUNT=str(count), DOCUMENT_SEED="7"))
+    box = {}
+    t = threading.Thread(target=lambda: box.setdefault("r", first.invoke(SCHEDULED, timeout=300)))
+    t.start()
+    deadline = time.time() + 120
+    while len(keys(s3, bucket, DAY + "documents/")) < 50:
+        assert time.time() < deadline, "the first run never got going"
+        time.sleep(0.05)
+    busy = second.invoke(SCHEDULED)
+    t.join(300)
+    assert not busy.ok and busy.error_type == "Retryable.Busy", busy.payload
+    assert "wrote nothing" in busy.payload["errorMessage"]
+    assert box["r"].ok, box["r"].payload
+    late = second.invoke(SCHEDULED)
+    assert late.ok and late.payload["already_complete"] is True, late.payload
+    assert late.payload["uploaded"] == 0
+    m = manifest(s3, bucket)
+    assert m["total_documents"] == count
+    listed = {}
+    for page in s3.get_paginator("list_object_versions").paginate(Bucket=bucket, Prefix=DAY + "documents/"):
+        for v in page.get("Versions", []):
+            listed.setdefault(v["Key"], []).append(v)
+    assert all(len(v) == 1 for v in listed.values()), "a document was written twice"
+    for d in m["documents"][::50]:
+        body = s3.get_object(Bucket=bucket, Key=d["object_key"])["Body"].read()
+        assert "sha256:" + hashlib.sha256(body).hexdigest() == d["checksum"]

@@ -20,7 +20,7 @@ from faultproxy import FaultProxy
 
 ACCESS, SECRET = stack.S3S_ACCESS, stack.S3S_SECRET
 SCHEDULED = {"source": "aws.events", "detail-type": "Scheduled Event",
-             "time": "2026-11-27T02:00:00Z", "detail": {}}
+             "time": "2026-11-28T02:00:00Z", "detail": {}}
 DAY = "backups/2026-11-27/"
 
 
@@ -156,3 +156,28 @@ def test_parts_are_checked_by_a_store_that_validates_checksums(s3s, start_lambda
         assert "no checksum " + doc["object_key"] in verified.payload["errorMessage"]
     finally:
         proxy.down()
+
+
+def test_a_late_second_run_finds_the_day_complete_and_rewrites_nothing(s3s, start_lambda):
+    """Against a store that checks every body: a run of the same day with other bytes after the
+    first committed writes nothing, and the day still verifies."""
+    s3 = boto3.client("s3", endpoint_url=f"http://127.0.0.1:{s3s}", region_name="us-east-1",
+                      aws_access_key_id=ACCESS, aws_secret_access_key=SECRET,
+                      config=boto3.session.Config(s3={"addressing_style": "path"}))
+    bucket = "docvault-two-runs"
+    s3.create_bucket(Bucket=bucket)
+    base = {"BACKUP_BUCKET": bucket, "ENVIRONMENT": "dev", "KMS_KEY_ID": "none",
+            "DOCUMENT_COUNT": "30", "AWS_ACCESS_KEY_ID": ACCESS, "AWS_SECRET_ACCESS_KEY": SECRET}
+    endpoint = f"http://127.0.0.1:{s3s}"
+    first = start_lambda(base, endpoint=endpoint)
+    assert first.invoke(SCHEDULED).ok
+    before = {o["Key"]: o["ETag"] for o in s3.list_objects_v2(Bucket=bucket, Prefix=DAY)["Contents"]
+              if "/documents/" in o["Key"]}
+    second = start_lambda({**base, "DOCUMENT_SEED": "9"}, endpoint=endpoint)
+    late = second.invoke(SCHEDULED)
+    assert late.ok and late.payload["already_complete"] is True, late.payload
+    after = {o["Key"]: o["ETag"] for o in s3.list_objects_v2(Bucket=bucket, Prefix=DAY)["Contents"]
+             if "/documents/" in o["Key"]}
+    assert after == before, "a committed day's documents were rewritten"
+    verified = second.invoke({"action": "verify", "date": "2026-11-27"})
+    assert verified.ok and verified.payload["problems"] == 0, verified.payload

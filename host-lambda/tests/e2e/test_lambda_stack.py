@@ -17,7 +17,7 @@ import stack
 from conftest import REGION, ROOT
 
 SCHEDULED = {"source": "aws.events", "detail-type": "Scheduled Event",
-             "time": "2026-11-27T02:00:00Z", "detail": {}}
+             "time": "2026-11-28T02:00:00Z", "detail": {}}
 
 
 def test_backup_into_the_deployed_stack(moto, start_lambda):
