@@ -60,12 +60,15 @@ fn list(vault: &Vault, documents: &str) -> Result<Vec<(String, Kind, u64)>, CliE
 
 /// Runs a verification.
 pub(crate) fn verify(req: &Request) -> Result<(), CliError> {
-    let vault = Vault::open(&req.dest).map_err(|_| {
-        CliError::Invalid(format!(
-            "no complete backup of {} in {}: the directory does not exist",
-            req.date,
-            req.dest.display()
-        ))
+    let vault = Vault::open(&req.dest).map_err(|e| match e {
+        CliError::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound => {
+            CliError::Invalid(format!(
+                "no complete backup of {} in {}: the directory does not exist",
+                req.date,
+                req.dest.display()
+            ))
+        }
+        other => other,
     })?;
     let manifest = vault.load_manifest(req.date)?;
     let layout = Layout::new(req.date);

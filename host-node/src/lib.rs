@@ -448,11 +448,19 @@ type Result<T, E = Failure> = std::result::Result<T, E>;
 
 /// Reads argument `argument` from a JS value, naming the offending field on error
 /// (`documents[3].file_size`).
+///
+/// The value goes through a JSON value first: serde-wasm-bindgen reads only the fields a struct
+/// names, so `deny_unknown_fields` would never see a misspelt or outdated field (a caller's
+/// `checksum` where the type now has `stored_checksum` would silently mean "no checksum").
 fn from_js<T: DeserializeOwned>(argument: &'static str, value: JsValue) -> Result<T> {
-    let de = serde_wasm_bindgen::Deserializer::from(value);
-    serde_path_to_error::deserialize(de).map_err(|e| {
+    let json: serde_json::Value =
+        serde_wasm_bindgen::from_value(value).map_err(|e| Failure::Input {
+            argument: argument.to_owned(),
+            detail: js_error_text(&e),
+        })?;
+    serde_path_to_error::deserialize(json).map_err(|e| {
         let path = e.path().to_string();
-        let detail = js_error_text(&e.into_inner());
+        let detail = e.into_inner().to_string();
         let at = match path.as_str() {
             "." => argument.to_owned(),
             p if p.starts_with('[') => format!("{argument}{p}"),

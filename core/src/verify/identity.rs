@@ -8,7 +8,10 @@
 //! * the SHA-256 of the bytes a host **read** back itself, which can only be the body's.
 //!
 //! So a body read back whose SHA-256 happens to equal an entry's parts checksum is altered, not
-//! verified. One store quirk is accepted: some S3-compatible stores (moto) report the parts
+//! verified. A parts checksum is of those parts only: for an object stored in parts other than
+//! the ones the entry records (another tool copied it with its own part size, or the entry
+//! records no parts), the store's checksum says nothing either way, and the object is judged
+//! by its size and by a read, or is unverified. One store quirk is accepted: some S3-compatible stores (moto) report the parts
 //! checksum without its `-<count>`; a store-reported value equal to the entry's parts checksum
 //! then verifies it.
 
@@ -65,7 +68,7 @@ pub fn identity(
     if size != doc.file_size {
         return Identity::Differs;
     }
-    let by_store = stored.map(|c| store_matches(doc, c));
+    let by_store = stored.and_then(|c| store_matches(doc, c));
     let by_read = read.map(|d| *d == doc.checksum);
     match (by_store, by_read) {
         (None, None) => Identity::Unknown,
@@ -74,12 +77,15 @@ pub fn identity(
     }
 }
 
-/// Whether a store-reported checksum is the one `doc` implies.
-fn store_matches(doc: &Document, c: &StoreChecksum) -> bool {
+/// Whether a store-reported checksum is the one `doc` implies; `None` when it is of parts the
+/// entry does not record, and so cannot be compared.
+fn store_matches(doc: &Document, c: &StoreChecksum) -> Option<bool> {
     match (c.parts, &doc.parts) {
-        (Some(n), Some(parts)) => c.sha256 == parts.checksum && n == parts.count,
-        (Some(_), None) => false,
-        (None, parts) => c.sha256 == doc.checksum || parts.is_some_and(|p| p.checksum == c.sha256),
+        (Some(n), Some(parts)) if n == parts.count => Some(c.sha256 == parts.checksum),
+        (Some(_), _) => None,
+        (None, parts) => {
+            Some(c.sha256 == doc.checksum || parts.is_some_and(|p| p.checksum == c.sha256))
+        }
     }
 }
 
@@ -149,16 +155,48 @@ mod tests {
         let size = d.file_size;
         let same = |c: StoreChecksum| identity(&d, size, Some(&c), None);
         assert_eq!(same(store(p.checksum, Some(2))), Identity::Same);
-        assert_eq!(same(store(p.checksum, Some(3))), Identity::Differs);
+        assert_eq!(
+            same(store(Sha256Digest::of(b"other"), Some(2))),
+            Identity::Differs
+        );
         assert_eq!(same(store(d.checksum, None)), Identity::Same);
+        assert_eq!(
+            same(store(Sha256Digest::of(b"other"), None)),
+            Identity::Differs
+        );
+        // Other parts than the entry's: the store's figure is not comparable.
+        assert_eq!(same(store(p.checksum, Some(3))), Identity::Unknown);
+        assert_eq!(
+            identity(
+                &d,
+                size,
+                Some(&store(p.checksum, Some(3))),
+                Some(&d.checksum)
+            ),
+            Identity::Same,
+            "a read decides when the store's checksum cannot"
+        );
         // moto: the parts checksum without its count.
         assert_eq!(same(store(p.checksum, None)), Identity::Same);
         let single = doc();
-        let c = store(single.checksum, Some(1));
+        // Copied in parts by another tool (`aws s3 sync` of a local set): no evidence from the
+        // store either way, and a read of other bytes still finds the change.
+        let c = store(
+            Sha256Digest::of(b"digests of another tool's parts"),
+            Some(3),
+        );
         assert_eq!(
             identity(&single, single.file_size, Some(&c), None),
-            Identity::Differs,
-            "parts reported for a body the manifest says is whole"
+            Identity::Unknown
+        );
+        assert_eq!(
+            identity(
+                &single,
+                single.file_size,
+                Some(&c),
+                Some(&Sha256Digest::of(b"x"))
+            ),
+            Identity::Differs
         );
         // Both kinds of evidence must agree.
         assert_eq!(

@@ -13,7 +13,7 @@ assert.equal(docvault.manifestToJson(manifest), text);
 // Rebuild the stored day from the generator and verify it against the manifest.
 const observed = manifest.documents.map((d, i) => {
   const { document, body } = docvault.generateDocument({ date: manifest.backup_date }, i);
-  return { key: document.object_key, size: body.length, checksum: docvault.sha256Checksum(body) };
+  return { key: document.object_key, size: body.length, read_checksum: docvault.sha256Checksum(body) };
 });
 const report = docvault.verifyObjects(manifest, observed);
 assert.equal(report.verified, manifest.total_documents);
