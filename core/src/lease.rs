@@ -98,11 +98,22 @@ impl Lease {
 
 /// What a run may do, given the day's lease as read (`None`: no lease object; `Some(None)`: an
 /// object that is not a lease, which is taken over, since nothing can renew it) at `now`.
-pub fn decide(existing: Option<Option<&Lease>>, now: Timestamp) -> LeaseDecision {
+///
+/// `retry_of`: the run id of this run when this run is a *retry* of that run, a later attempt
+/// that cannot overlap the earlier one. Lambda retries a failed asynchronous invocation under the
+/// same request id, only after the failed attempt ended; an attempt cut off from the store could
+/// not release its lease, and its retry takes it over instead of waiting for it to lapse. A host
+/// whose run ids may repeat for runs that overlap (a runner given `--run-id`) passes `None`.
+pub fn decide(
+    existing: Option<Option<&Lease>>,
+    now: Timestamp,
+    retry_of: Option<&str>,
+) -> LeaseDecision {
     match existing {
         None => LeaseDecision::Create,
         Some(None) => LeaseDecision::TakeOver,
         Some(Some(lease)) if lease.released || lease.expires_at <= now => LeaseDecision::TakeOver,
+        Some(Some(lease)) if retry_of == Some(lease.run_id.as_str()) => LeaseDecision::TakeOver,
         Some(Some(lease)) => LeaseDecision::Busy {
             run_id: lease.run_id.clone(),
             until: lease.expires_at,
@@ -123,21 +134,41 @@ mod tests {
         let now = at("2026-11-28T02:00:00Z");
         let lease = Lease::new("run-a", now, 1200);
         assert_eq!(lease.expires_at, at("2026-11-28T02:20:00Z"));
-        assert_eq!(decide(None, now), LeaseDecision::Create);
+        assert_eq!(decide(None, now, None), LeaseDecision::Create);
         assert_eq!(
-            decide(Some(Some(&lease)), at("2026-11-28T02:19:59Z")),
+            decide(Some(Some(&lease)), at("2026-11-28T02:19:59Z"), None),
             LeaseDecision::Busy {
                 run_id: "run-a".into(),
                 until: lease.expires_at
             }
         );
         assert_eq!(
-            decide(Some(Some(&lease)), at("2026-11-28T02:20:00Z")),
+            decide(Some(Some(&lease)), at("2026-11-28T02:20:00Z"), None),
             LeaseDecision::TakeOver
         );
         let released = lease.released(at("2026-11-28T02:05:00Z"));
-        assert_eq!(decide(Some(Some(&released)), now), LeaseDecision::TakeOver);
-        assert_eq!(decide(Some(None), now), LeaseDecision::TakeOver);
+        assert_eq!(
+            decide(Some(Some(&released)), now, None),
+            LeaseDecision::TakeOver
+        );
+        assert_eq!(decide(Some(None), now, None), LeaseDecision::TakeOver);
+    }
+
+    #[test]
+    fn a_retry_of_the_holder_takes_its_live_lease_over_and_no_other_run_does() {
+        let now = at("2026-11-28T02:00:00Z");
+        let lease = Lease::new("request-1", now, 1200);
+        let later = at("2026-11-28T02:03:00Z");
+        assert_eq!(
+            decide(Some(Some(&lease)), later, Some("request-1")),
+            LeaseDecision::TakeOver
+        );
+        for other in [Some("request-2"), None] {
+            assert!(matches!(
+                decide(Some(Some(&lease)), later, other),
+                LeaseDecision::Busy { .. }
+            ));
+        }
     }
 
     #[test]

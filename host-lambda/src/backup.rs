@@ -121,9 +121,13 @@ async fn run<S: ObjectStore>(
         max_attempts: config.max_attempts,
         manifest_limit: config.manifest_limit(),
         // A Lambda run cannot outlast its deadline: one lease lasting past it, never renewed.
+        // Lambda retries a failed invocation under its request id (the run id) only after the
+        // failed attempt ended, so a retry takes over a lease its earlier attempt could not
+        // release (the store was unreachable) instead of waiting for it to lapse.
         lease: LeaseTerms {
             seconds: lease_seconds,
             renew: false,
+            retry_takes_over: true,
         },
     };
     let header = |source| ManifestHeader {

@@ -4,6 +4,7 @@
 
 use std::fmt;
 
+use docvault_core::manifest::CommittedError;
 use docvault_s3::executor::BackupError;
 use docvault_s3::lease::LeaseError;
 use docvault_s3::manifest::LoadError;
@@ -116,6 +117,9 @@ impl HandlerError {
                 Some("Retryable.Store")
             }
         };
+        if self.manifest_too_large() {
+            return "Fatal.ManifestTooLarge";
+        }
         match self {
             Self::Event(_) => "Fatal.BadEvent",
             Self::Backup(e) => match e {
@@ -155,8 +159,31 @@ impl HandlerError {
         }
     }
 
+    /// Whether the day's manifest is larger than this function loads.
+    fn manifest_too_large(&self) -> bool {
+        let load = match self {
+            Self::Backup(BackupError::Manifest(e))
+            | Self::Verify(VerifyError::Manifest(e))
+            | Self::Restore(RestoreError::Manifest(e)) => e,
+            _ => return false,
+        };
+        matches!(
+            load,
+            LoadError::Invalid {
+                source: CommittedError::TooLarge { .. },
+                ..
+            }
+        )
+    }
+
     /// What to do about a refusal, in this function's terms.
     pub fn fix(&self) -> Option<&'static str> {
+        if self.manifest_too_large() {
+            return Some(
+                "the largest manifest this function loads is a quarter of its memory: raise the \
+                 function's memory (the stack's LambdaMemorySize)",
+            );
+        }
         let (refusal, of) = match self {
             Self::Backup(e) => (e.store_error()?.refusal()?, Bucket::Backup),
             Self::Verify(e) => (e.store_error()?.refusal()?, Bucket::Backup),
@@ -212,7 +239,7 @@ pub struct Reported<'a>(pub &'a HandlerError);
 impl fmt::Display for Reported<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.0.fix() {
-            Some(fix) => write!(f, "{}. {fix}", self.0),
+            Some(fix) => write!(f, "{}. To fix: {fix}", self.0),
             None => write!(f, "{}", self.0),
         }
     }

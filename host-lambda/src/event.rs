@@ -84,20 +84,28 @@ pub struct RestoreEvent {
     pub overwrite: bool,
 }
 
-/// The fields of an EventBridge scheduled event (its envelope; `detail` is empty).
+/// The fields of an EventBridge scheduled event (its envelope; `detail` is empty). `source`,
+/// `detail-type` and `time` are required; the rest of the envelope may be absent (test tools and
+/// hand-written events leave it out), but nothing else may be there.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 #[allow(dead_code)] // Read for validation; only `time` is used.
 struct Scheduled {
-    version: String,
-    id: String,
     detail_type: String,
     source: String,
-    account: String,
     time: Timestamp,
-    region: String,
-    resources: Vec<String>,
-    detail: serde_json::Map<String, Value>,
+    #[serde(default)]
+    version: Option<String>,
+    #[serde(default)]
+    id: Option<String>,
+    #[serde(default)]
+    account: Option<String>,
+    #[serde(default)]
+    region: Option<String>,
+    #[serde(default)]
+    resources: Option<Vec<String>>,
+    #[serde(default)]
+    detail: Option<serde_json::Map<String, Value>>,
 }
 
 /// Where a backup's day came from.
@@ -268,6 +276,20 @@ mod tests {
             (d.to_string().as_str(), o),
             ("2026-11-27", DateOrigin::Schedule)
         );
+        // The envelope's bookkeeping fields may be absent; its time may not, nor may a stray field.
+        let minimal = json!({"source": "aws.events", "detail-type": "Scheduled Event",
+            "time": "2026-11-28T02:00:00Z", "detail": {}});
+        assert_eq!(backup(minimal).day(now()).unwrap().0, d);
+        for bad in [
+            json!({"source": "aws.events", "detail-type": "Scheduled Event"}),
+            json!({"source": "aws.events", "detail-type": "Scheduled Event",
+                "time": "2026-11-28T02:00:00Z", "force": true}),
+        ] {
+            assert!(
+                matches!(Event::parse(&bad), Err(EventError::Field { .. })),
+                "{bad}"
+            );
+        }
         let (d, o) = backup(json!({"date": "2026-11-20"})).day(now()).unwrap();
         assert_eq!(
             (d.to_string().as_str(), o),

@@ -228,6 +228,29 @@ async fn a_manifest_that_is_not_utf8_is_refused_not_repaired() {
     }
 }
 
+#[tokio::test]
+async fn a_manifest_larger_than_the_memory_allows_is_refused_unread_with_the_fix() {
+    let store = MemoryStore::new();
+    let (app, _) = app_with(&[("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")], store.clone());
+    invoke(&app, json!({"date": DATE})).await.unwrap();
+    // 128 MB of memory loads manifests up to 32 MiB.
+    store.objects().get_mut(MANIFEST).unwrap().body = Bytes::from(vec![b' '; 33 << 20]);
+    for event in [
+        json!({"action": "verify", "date": DATE}),
+        json!({"action": "restore", "date": DATE, "to_prefix": "restores/y/"}),
+        json!({"date": DATE}),
+    ] {
+        let e = invoke(&app, event.clone()).await.unwrap_err();
+        assert_eq!(e.error_type(), "Fatal.ManifestTooLarge", "{event}: {e}");
+        let reported = Reported(&e).to_string();
+        assert!(
+            reported.contains("more than the 33554432 bytes")
+                && reported.contains("LambdaMemorySize"),
+            "{event}: {reported}"
+        );
+    }
+}
+
 /// S3's refusals, through the real S3 client, name the fix in this function's terms.
 #[tokio::test]
 async fn refusals_name_the_variable_or_grant_to_fix() {
@@ -314,6 +337,7 @@ async fn backup_from(
         lease: LeaseTerms {
             seconds: 60,
             renew: false,
+            retry_takes_over: true,
         },
     };
     execute(backups, header, plan, documents, &exec, &SystemClock).await

@@ -122,6 +122,7 @@ async fn main() {
         lease: LeaseTerms {
             seconds: 960,
             renew: false,
+            retry_takes_over: false,
         },
     };
     let init = started.elapsed().as_secs_f64();

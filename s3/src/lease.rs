@@ -18,6 +18,10 @@ pub struct LeaseTerms {
     pub seconds: u32,
     /// Renew it while the run goes on (for runs that may outlast `seconds`).
     pub renew: bool,
+    /// This run is a retry of the run with the same run id, which has ended: it may take that
+    /// run's live lease over ([`decide`]'s `retry_of`). Only for hosts whose run ids never repeat
+    /// for runs that overlap (the Lambda's request id).
+    pub retry_takes_over: bool,
 }
 
 /// Why the day's lease could not be taken or kept.
@@ -76,7 +80,8 @@ impl<S: ObjectStore> DayLease<S> {
         for _ in 0..3 {
             let existing = store.get(&key, LEASE_LIMIT).await?;
             let parsed = existing.as_ref().map(|o| Lease::from_json(&o.body));
-            let over = match decide(parsed.as_ref().map(Option::as_ref), now) {
+            let retry_of = terms.retry_takes_over.then_some(run_id);
+            let over = match decide(parsed.as_ref().map(Option::as_ref), now, retry_of) {
                 LeaseDecision::Busy { run_id, until } => {
                     return Err(LeaseError::Busy { run_id, until });
                 }

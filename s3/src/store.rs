@@ -121,7 +121,7 @@ pub enum StoreError {
 impl StoreError {
     /// Whether the run must stop (retrying other objects cannot succeed either).
     pub fn is_fatal(&self) -> bool {
-        matches!(self, Self::Refused { .. })
+        matches!(self, Self::Refused { .. } | Self::TooLarge { .. })
     }
 
     /// The kind of refusal, when this is one.

@@ -52,6 +52,7 @@ fn exec(concurrency: usize, lease: LeaseTerms) -> ExecuteOptions {
 const LAMBDA_LEASE: LeaseTerms = LeaseTerms {
     seconds: 960,
     renew: false,
+    retry_takes_over: true,
 };
 
 fn header(run: &str, count: u64, seed: u64) -> ManifestHeader {
@@ -430,6 +431,42 @@ async fn a_day_another_run_holds_is_left_alone() {
     ));
 }
 
+/// An attempt cut off from the store leaves its live lease behind. Its retry (the same run id,
+/// as Lambda retries an invocation) takes the lease over and completes the day; a host whose
+/// run ids may repeat for overlapping runs waits for the lease instead.
+#[tokio::test]
+async fn a_retry_of_a_run_that_could_not_release_its_lease_takes_it_over() {
+    let store = MemoryStore::new();
+    let clock = TestClock::new();
+    let date = DATE.parse().unwrap();
+    let left_behind = DayLease::acquire(
+        &store,
+        &options(),
+        date,
+        "test-run",
+        clock.now(),
+        LAMBDA_LEASE,
+    )
+    .await
+    .unwrap();
+    drop(left_behind);
+    let no_retries = LeaseTerms {
+        retry_takes_over: false,
+        ..LAMBDA_LEASE
+    };
+    let err = backup_with(&store, "test-run", 5, 0, &exec(8, no_retries), &clock)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, BackupError::Lease(LeaseError::Busy { .. })),
+        "{err}"
+    );
+    assert!(matches!(
+        backup(&store, 5).await.unwrap(),
+        BackupOutcome::Completed { .. }
+    ));
+}
+
 /// Two runs of one day with different sources at once: the second waits for the first's lease
 /// to lapse (the first stalled past it), takes the day over, replaces what differs and
 /// commits; the first, resuming, never replaces a document of the committed day and ends with
@@ -442,6 +479,7 @@ async fn overlapping_runs_never_overwrite_a_committed_day() {
     let short = LeaseTerms {
         seconds: 3,
         renew: false,
+        retry_takes_over: false,
     };
     let slow = exec(1, short);
     let first = backup_with(&store, "first", 12, 0, &slow, &clock);
@@ -480,6 +518,7 @@ async fn a_long_run_renews_its_lease_and_keeps_the_day() {
     let renewing = LeaseTerms {
         seconds: 3,
         renew: true,
+        retry_takes_over: false,
     };
     let slow = exec(1, renewing);
     let first = backup_with(&store, "long", 12, 0, &slow, &clock);

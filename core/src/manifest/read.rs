@@ -205,7 +205,8 @@ pub fn check_manifest_size(size: u64, limit: u64) -> Result<(), CommittedError> 
 pub enum CommittedError {
     /// Larger than this host can hold (see [`max_manifest_bytes`]).
     #[error(
-        "the manifest is {size} bytes, more than the {limit} bytes this host loads: give it          more memory, or verify and restore this day from a host that has it"
+        "the manifest is {size} bytes, more than the {limit} bytes this host loads: give it \
+         more memory, or verify and restore this day from a host that has it"
     )]
     TooLarge {
         /// Its size.

@@ -25,6 +25,7 @@ class Result:
     ok: bool
     payload: dict
     error_type: str | None = None
+    request_id: str = ""
 
 
 @dataclass
@@ -40,8 +41,10 @@ class RuntimeApi:
         host, port = self.server.server_address[:2]
         return f"{host}:{port}"
 
-    def invoke(self, event: dict, timeout: float = 120) -> Result:
-        request_id = str(uuid.uuid4())
+    def invoke(self, event: dict, timeout: float = 120, request_id: str | None = None) -> Result:
+        """Sends one event and waits for its result. `request_id` repeats an earlier invocation's
+        id, as Lambda does when it retries a failed asynchronous invocation."""
+        request_id = request_id or str(uuid.uuid4())
         self.events.put((request_id, json.dumps(event).encode()))
         with self.done:
             if not self.done.wait_for(lambda: request_id in self.results, timeout=timeout):
@@ -93,7 +96,7 @@ def start() -> RuntimeApi:
             if len(parts) == 3 and parts[0] == "invocation" and parts[2] in ("response", "error"):
                 ok = parts[2] == "response"
                 payload = json.loads(body) if body else {}
-                result = Result(ok, payload, None if ok else payload.get("errorType"))
+                result = Result(ok, payload, None if ok else payload.get("errorType"), parts[1])
                 with api.done:
                     api.results[parts[1]] = result
                     api.done.notify_all()
@@ -116,10 +119,10 @@ class Function:
     stdout_path: Path
     stderr_path: Path
 
-    def invoke(self, event: dict, timeout: float = 120) -> Result:
+    def invoke(self, event: dict, timeout: float = 120, request_id: str | None = None) -> Result:
         if self.process.poll() is not None:
             raise RuntimeError(f"bootstrap exited ({self.process.returncode}): {self.stderr()}")
-        return self.api.invoke(event, timeout)
+        return self.api.invoke(event, timeout, request_id)
 
     def stdout_lines(self) -> list[str]:
         return self.stdout_path.read_text().splitlines()
