@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 
 use serde::{Deserialize, Serialize};
 
-use crate::manifest::FailedDocument;
+use crate::manifest::{FailedDocument, Manifest};
 use crate::model::BackupDate;
 use crate::plan::Transfer;
 
@@ -89,6 +89,29 @@ pub struct BackupReport {
 }
 
 impl BackupReport {
+    /// The report of a run that ended with `status` and `manifest` (the committed manifest, or
+    /// the incomplete run's report) into `dest`: the day, its counts and failures from the
+    /// manifest; no transfer, nothing skipped or removed and no keys until the host adds them.
+    pub fn of(manifest: &Manifest, dest: String, status: RunStatus) -> Self {
+        Self {
+            command: ReportCommand::Backup,
+            date: manifest.backup_date,
+            dest,
+            status,
+            documents: manifest.total_documents,
+            bytes: manifest.backup_summary.total_size_bytes,
+            uploaded: 0,
+            already_stored: 0,
+            replaced: 0,
+            bytes_uploaded: 0,
+            removed_unclaimed: 0,
+            failed: manifest.failed_documents.clone(),
+            skipped: Vec::new(),
+            manifest_key: None,
+            report_key: None,
+        }
+    }
+
     /// The transfer counts, as the run kept them.
     pub fn transfer(&self) -> Transfer {
         Transfer {

@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 use std::io::{self, Write as _};
 
-use docvault_core::report::{BackupReport, ReportCommand, RunStatus, SkippedEntry};
+use docvault_core::report::{BackupReport, RunStatus, SkippedEntry};
 use docvault_core::text::escaped;
 use docvault_core::{Commit, FailedDocument, Manifest};
 use serde_json::json;
@@ -62,22 +62,10 @@ fn skipped(skipped: &[(String, &str)]) -> Vec<SkippedEntry> {
 /// The day was complete before this run.
 pub(crate) fn already_complete(req: &Request, m: &Manifest) -> Result<(), CliError> {
     let key = docvault_core::Layout::new(req.date).manifest_key();
+    let dest = req.dest.to_string_lossy().into_owned();
     let report = BackupReport {
-        command: ReportCommand::Backup,
-        date: req.date,
-        dest: req.dest.to_string_lossy().into_owned(),
-        status: RunStatus::AlreadyComplete,
-        documents: m.total_documents,
-        bytes: m.backup_summary.total_size_bytes,
-        uploaded: 0,
-        already_stored: 0,
-        replaced: 0,
-        bytes_uploaded: 0,
-        removed_unclaimed: 0,
-        failed: Vec::new(),
-        skipped: Vec::new(),
         manifest_key: Some(key),
-        report_key: None,
+        ..BackupReport::of(m, dest, RunStatus::AlreadyComplete)
     };
     emit(req.json, &report.render_text(), &report)
 }
@@ -86,26 +74,17 @@ pub(crate) fn already_complete(req: &Request, m: &Manifest) -> Result<(), CliErr
 pub(crate) fn finished(ctx: &Context<'_>, commit: &Commit) -> Result<(), CliError> {
     let (req, m, t) = (ctx.req, &commit.manifest, commit.transfer);
     let complete = commit.is_complete();
+    let status = if complete {
+        RunStatus::Complete
+    } else {
+        RunStatus::Incomplete
+    };
     let report = BackupReport {
-        command: ReportCommand::Backup,
-        date: req.date,
-        dest: req.dest.to_string_lossy().into_owned(),
-        status: if complete {
-            RunStatus::Complete
-        } else {
-            RunStatus::Incomplete
-        },
-        documents: m.total_documents,
-        bytes: m.backup_summary.total_size_bytes,
-        uploaded: 0,
-        already_stored: 0,
-        replaced: 0,
-        bytes_uploaded: 0,
         removed_unclaimed: ctx.removed_unclaimed,
-        failed: m.failed_documents.clone(),
         skipped: skipped(&ctx.skipped),
         manifest_key: complete.then(|| commit.put.key.clone()),
         report_key: (!complete).then(|| commit.put.key.clone()),
+        ..BackupReport::of(m, req.dest.to_string_lossy().into_owned(), status)
     }
     .with_transfer(t);
     emit(req.json, &report.render_text(), &report)?;

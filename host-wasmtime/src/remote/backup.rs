@@ -5,7 +5,7 @@
 
 use std::time::Instant;
 
-use docvault_core::report::{BackupReport, ReportCommand, RunStatus};
+use docvault_core::report::{BackupReport, RunStatus};
 use docvault_core::{Layout, Manifest, PlanOptions, RunOutcome};
 use docvault_fs::Root;
 use docvault_s3::executor::{BackupOutcome, ExecuteOptions, SystemClock, execute};
@@ -86,6 +86,7 @@ pub(crate) fn backup(
         lease: LeaseTerms {
             seconds: LEASE_SECONDS,
             renew: true,
+            retry_takes_over: false,
         },
     };
     let result = runtime.block_on(execute(
@@ -154,21 +155,9 @@ fn report(dest: &str, outcome: &BackupOutcome) -> BackupReport {
         }
     };
     BackupReport {
-        command: ReportCommand::Backup,
-        date: m.backup_date,
-        dest: dest.to_owned(),
-        status,
-        documents: m.total_documents,
-        bytes: m.backup_summary.total_size_bytes,
-        uploaded: 0,
-        already_stored: 0,
-        replaced: 0,
-        bytes_uploaded: 0,
-        removed_unclaimed: 0,
-        failed: m.failed_documents.clone(),
-        skipped: Vec::new(),
         manifest_key,
         report_key,
+        ..BackupReport::of(m, dest.to_owned(), status)
     }
     .with_transfer(outcome.transfer())
 }
