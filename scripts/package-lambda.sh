@@ -5,7 +5,7 @@
 # records sizes in target/lambda/sizes.txt.
 #
 # aarch64 (Graviton) is not built: it needs the aarch64 Rust std, which rustup cannot download
-# here. See README.
+# here (docs/toolchain.md).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -17,12 +17,13 @@ source "$ROOT/scripts/python-env.sh"
 setup_env zig host-lambda/requirements-build.txt
 # cargo-zigbuild runs `python3 -m ziglang`: the venv's python must come first on PATH.
 zig_python_dir="$(dirname "$("${ENV_CMD[@]}" -c 'import sys; print(sys.executable)')")"
-export PATH="$zig_python_dir:$ROOT/target/tools/bin:$PATH"
-
-if ! command -v cargo-zigbuild >/dev/null; then
-  echo "package-lambda.sh: installing cargo-zigbuild into target/tools" >&2
-  cargo install --locked --quiet --root target/tools cargo-zigbuild --version 0.24.1
-fi
+# cargo-zigbuild comes from the same requirements (its PyPI wheel): in the venv's bin, or in
+# the pip --target directory's bin where venv is unavailable.
+export PATH="$zig_python_dir:$CACHE/zig-target/bin:$PATH"
+command -v cargo-zigbuild >/dev/null || {
+  echo "package-lambda.sh: cargo-zigbuild is missing from $CACHE/zig" >&2
+  exit 1
+}
 
 cargo zigbuild --locked --release -p docvault-lambda --bin bootstrap --target "$TARGET.$GLIBC"
 mkdir -p "$OUT"
