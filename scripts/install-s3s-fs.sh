@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs s3s-fs (an S3 server that validates x-amz-checksum-sha256; shared/TOOLCHAIN.md) into
+# Installs s3s-fs (an S3 server that validates x-amz-checksum-sha256; docs/toolchain.md) into
 # target/tools/bin once, for the end-to-end tests. Prints nothing when it is there already.
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -2,7 +2,7 @@
 # Installs what docvault's builds and tests need on a fresh Debian 12 machine (run as root, or
 # with sudo available). Idempotent: skips what is already there.
 #   - Debian's rustc-web + rust-web-src + lld + wasi-libc: wasm32 builds without rustup targets
-#     (see shared/TOOLCHAIN.md).
+#     (see docs/toolchain.md).
 #   - Node.js: the wasm probe and (later) the npm package tests.
 set -euo pipefail
 

@@ -7,7 +7,8 @@ use docvault_lambda::event::Event;
 
 #[test]
 fn kept_event_inputs_never_panic() {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/fuzz-events");
+    let dir =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/fuzz-events");
     let now: Timestamp = "2026-11-28T02:00:05Z".parse().unwrap();
     let mut n = 0;
     for entry in std::fs::read_dir(&dir).expect("fixtures exist") {

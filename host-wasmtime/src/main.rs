@@ -2,7 +2,7 @@
 //! built for `wasm32-wasip1`) in an embedded wasmtime, with only the directories it is granted,
 //! no network, and memory and time limits; and adds what the sandbox must not do itself: S3
 //! (through the shared `docvault-s3`), the day's lock for local backups, and metrics. See the
-//! README's "Sandboxed runs" section.
+//! README's section "The native runner".
 //!
 //! * [`args`]: the command line.
 //! * [`sandbox`]: the engine, the compiled-module cache, grants and limits.

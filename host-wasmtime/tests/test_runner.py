@@ -43,7 +43,7 @@ def test_local_backup_verify_restore_and_metrics(runner, hosts, tmp_path):
     stock.mkdir()
     hosts.guest(["backup", "--source", "/src", "--dest", "/dst", *args, "-q"],
                 {src: "/src", stock: "/dst"}).ok()
-    assert cmp_trees(stock, dst) == 46
+    assert cmp_trees(stock, dst) == 47  # 45 documents, the manifest, the day's lock file
 
     runner(["verify", "--dest", str(dst), "--date", DATE, "-q"]).ok()
     runner(["restore", "--dest", str(dst), "--date", DATE, "--to", str(out), "-q"]).ok()
@@ -165,7 +165,11 @@ def test_s3_backup_to_moto_encrypts_every_object_and_a_rerun_rewrites_nothing(ru
     prefix = f"site-a/{DAY_DIR}/"
     keys = sorted(o["Key"] for o in s3.list_objects_v2(Bucket=bucket, Prefix=prefix)["Contents"])
     documents = [k for k in keys if k.startswith(prefix + "documents/")]
-    assert len(documents) == 40 and keys == sorted(documents + [prefix + "manifest.json"])
+    assert len(documents) == 40
+    assert keys == sorted(documents + [prefix + "lease.json", prefix + "manifest.json"])
+    # The run released the day's lease once it committed.
+    lease = json.loads(s3.get_object(Bucket=bucket, Key=prefix + "lease.json")["Body"].read())
+    assert lease["released"] is True
     # The committed manifest is exactly what the guest computes for the day.
     expected = runner(["run", "--", "manifest", "--generate", "40", *DAY]).ok().out
     assert s3.get_object(Bucket=bucket, Key=prefix + "manifest.json")["Body"].read() == expected

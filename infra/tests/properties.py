@@ -2,7 +2,7 @@
 
 moto's CloudFormation drops bucket versioning, lifecycle, logging, public
 access block and bucket keys, and skips bucket policies and alarms
-(shared/TOOLCHAIN.md), so those properties are checked here, on the template
+(docs/toolchain.md), so those properties are checked here, on the template
 itself. Each check is a function `check_*(template)` that raises
 AssertionError; test_properties.py runs each on the real template and on
 mutated copies (mutations.py) to show that it fails when the property goes.

@@ -52,7 +52,7 @@ def template_for_moto(template: Mapping[str, Any]) -> dict[str, Any]:
 
     WORKAROUND, test only: moto (5.2.1 and 5.2.5) crashes in CreateStack with
     HTTP 500 `KeyError: 'TagKey'` when an AWS::KMS::Key has Tags (see
-    shared/TOOLCHAIN.md). The Tags of KMS keys are removed from this copy
+    docs/toolchain.md). The Tags of KMS keys are removed from this copy
     only; the shipped template keeps them, and the static tests check them.
     """
     body = copy.deepcopy(dict(template))

@@ -1,7 +1,7 @@
 """Deploy the template to moto_server's CloudFormation and check the wiring
 moto really builds, with boto3.
 
-What moto does NOT build (shared/TOOLCHAIN.md, and seen here): bucket
+What moto does NOT build (docs/toolchain.md, and seen here): bucket
 versioning, lifecycle, logging, public access block and bucket keys come back
 absent; AWS::S3::BucketPolicy, AWS::SQS::QueuePolicy, AWS::SNS::TopicPolicy,
 AWS::SNS::Subscription and AWS::CloudWatch::Alarm are not created; the

@@ -7,7 +7,9 @@
 //!
 //! 1. The day has a committed manifest: nothing to do ("already complete"; nothing rewritten).
 //! 2. Take the day's lease ([`crate::lease`]): a second run of the same day at the same time
-//!    waits its turn instead of writing beside this one; look for a manifest again.
+//!    is refused while this one holds the lease, instead of writing beside it; look for a
+//!    manifest again (another run may have committed the day between the first look and the
+//!    lease).
 //! 3. For each document: [`BackupRun::admit`], read its body when it is a [`Fetch`], store it
 //!    create-only. An object already at its key (an earlier, interrupted run) is kept when the
 //!    core's identity rule says it is the document and its encryption is right, and replaced

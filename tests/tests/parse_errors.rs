@@ -159,6 +159,7 @@ fn unsafe_object_keys_are_refused() {
         assert_eq!(e.code(), "unsafe_key", "{bad:?}: {e}");
     }
     let mut v = good();
-    v["documents"][0]["object_key"] = json!(format!("backups/2026-11-27/documents/{}", "a".repeat(5000)));
+    v["documents"][0]["object_key"] =
+        json!(format!("backups/2026-11-27/documents/{}", "a".repeat(5000)));
     assert_eq!(error_of(&v).code(), "key_too_long");
 }
