@@ -103,6 +103,14 @@ async fn backup_with(
     .await
 }
 
+/// Takes the day's lease for `run` with the Lambda's terms, as another run would.
+async fn hold_lease(store: &MemoryStore, run: &str, clock: &TestClock) -> DayLease<MemoryStore> {
+    let date = DATE.parse().unwrap();
+    DayLease::acquire(store, &options(), date, run, clock.now(), LAMBDA_LEASE)
+        .await
+        .unwrap()
+}
+
 async fn backup(store: &MemoryStore, count: u64) -> Result<BackupOutcome, BackupError> {
     backup_with(
         store,
@@ -402,17 +410,7 @@ async fn a_manifest_too_large_to_load_is_refused_before_it_is_read() {
 async fn a_day_another_run_holds_is_left_alone() {
     let store = MemoryStore::new();
     let clock = TestClock::new();
-    let date = DATE.parse().unwrap();
-    let other = DayLease::acquire(
-        &store,
-        &options(),
-        date,
-        "other-run",
-        clock.now(),
-        LAMBDA_LEASE,
-    )
-    .await
-    .unwrap();
+    let other = hold_lease(&store, "other-run", &clock).await;
     let err = backup(&store, 5).await.unwrap_err();
     let BackupError::Lease(LeaseError::Busy { run_id, .. }) = &err else {
         panic!("expected busy: {err}");
@@ -438,17 +436,7 @@ async fn a_day_another_run_holds_is_left_alone() {
 async fn a_retry_of_a_run_that_could_not_release_its_lease_takes_it_over() {
     let store = MemoryStore::new();
     let clock = TestClock::new();
-    let date = DATE.parse().unwrap();
-    let left_behind = DayLease::acquire(
-        &store,
-        &options(),
-        date,
-        "test-run",
-        clock.now(),
-        LAMBDA_LEASE,
-    )
-    .await
-    .unwrap();
+    let left_behind = hold_lease(&store, "test-run", &clock).await;
     drop(left_behind);
     let no_retries = LeaseTerms {
         retry_takes_over: false,
