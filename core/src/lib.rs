@@ -16,6 +16,7 @@
 //! * [`day`]: which day a run backs up, and which days may be backed up.
 //! * [`metrics`]: the spec's CloudWatch metrics as data, as EMF and as Prometheus text.
 //! * [`verify`]: a stored day compared with its manifest; the one object-identity rule.
+//! * [`retention`]: how long each day is kept (daily, weekly, monthly, yearly) and its S3 lock.
 //! * [`restore`]: which documents a restore copies, to which safe relative paths.
 //! * [`report`]: the backup report hosts print and read back.
 //! * [`diff`]: two manifests compared.
@@ -35,6 +36,7 @@ pub mod model;
 pub mod plan;
 pub mod report;
 pub mod restore;
+pub mod retention;
 pub mod text;
 pub mod verify;
 
@@ -52,6 +54,10 @@ pub use model::{
 pub use plan::{
     Admission, BackupRun, Commit, Encryption, ObjectPut, PlanError, PlanOptions, Stored, Transfer,
     UploadPlan,
+};
+pub use retention::{
+    DayRetention, LockMode, ObjectLock, Retention, RetentionClass, RetentionError, RetentionPolicy,
+    Weekday,
 };
 pub use verify::{
     ObservedEncryption, ObservedObject, StoreChecksum, VerifyPolicy, VerifyReport, read_sample,

@@ -36,6 +36,7 @@ pub async fn handle<S: ObjectStore>(
             prefix: config.prefix.clone(),
             environment: config.environment.clone(),
             encryption: config.encryption(),
+            retention: None,
         },
         concurrency: config.concurrency,
         manifest_limit: config.manifest_limit(),

@@ -329,6 +329,7 @@ async fn backup_from(
         prefix: KeyPrefix::ROOT,
         environment: Label::new("dev").unwrap(),
         encryption: Encryption::None,
+        retention: None,
     };
     let exec = ExecuteOptions {
         concurrency: 4,

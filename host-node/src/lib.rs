@@ -864,6 +864,7 @@ pub fn plan_uploads(
         prefix: KeyPrefix::parse(&o.prefix).map_err(Failure::from)?,
         environment: o.environment,
         encryption: o.encryption.unwrap_or(Encryption::None),
+        retention: None,
     };
     let plan = plan::plan_uploads(&options, date, &documents).map_err(Failure::from)?;
     Ok(to_js(&plan)?)

@@ -114,6 +114,7 @@ async fn main() {
         prefix: docvault_core::KeyPrefix::ROOT,
         environment: env,
         encryption: Encryption::None,
+        retention: None,
     };
     let exec = ExecuteOptions {
         concurrency,

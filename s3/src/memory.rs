@@ -98,6 +98,7 @@ impl MemoryStore {
             encryption: Encryption::None,
             if_none_match: false,
             if_match: None,
+            lock: None,
             parts: None,
         };
         let etag = self.next_etag();

@@ -15,14 +15,15 @@ use std::future::Future;
 use std::sync::Arc;
 
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
-use aws_sdk_s3::primitives::ByteStream;
+use aws_sdk_s3::primitives::{ByteStream, DateTime};
 use aws_sdk_s3::types::{
-    ChecksumAlgorithm, ChecksumMode, CompletedMultipartUpload, CompletedPart, ServerSideEncryption,
+    ChecksumAlgorithm, ChecksumMode, CompletedMultipartUpload, CompletedPart, ObjectLockMode,
+    ServerSideEncryption,
 };
 use bytes::{Bytes, BytesMut};
 use docvault_core::verify::StoreChecksum;
 use docvault_core::{
-    Encryption, ObjectPut, ObservedEncryption, Sha256Digest, Sha256Hasher, UploadParts,
+    Encryption, ObjectLock, ObjectPut, ObservedEncryption, Sha256Digest, Sha256Hasher, UploadParts,
 };
 use tokio::sync::Semaphore;
 
@@ -333,6 +334,13 @@ impl S3Store {
                 .server_side_encryption(ServerSideEncryption::AwsKms)
                 .set_ssekms_key_id(key_id.clone());
         }
+        if let Some(lock) = &put.lock {
+            req = req
+                .set_object_lock_mode(lock_mode(lock))
+                .object_lock_retain_until_date(DateTime::from_secs(
+                    lock.retain_until.unix_seconds(),
+                ));
+        }
         if put.if_none_match {
             req = req.if_none_match("*");
         }
@@ -380,6 +388,13 @@ impl S3Store {
             create = create
                 .server_side_encryption(ServerSideEncryption::AwsKms)
                 .set_ssekms_key_id(key_id.clone());
+        }
+        if let Some(lock) = &put.lock {
+            create = create
+                .set_object_lock_mode(lock_mode(lock))
+                .object_lock_retain_until_date(DateTime::from_secs(
+                    lock.retain_until.unix_seconds(),
+                ));
         }
         let created = create.send().await.map_err(classify)?;
         let Some(upload_id) = created.upload_id() else {
@@ -555,6 +570,11 @@ impl S3Store {
 }
 
 type HttpResponse = aws_sdk_s3::config::http::HttpResponse;
+
+/// The S3 lock mode of a planned lock.
+fn lock_mode(lock: &ObjectLock) -> Option<ObjectLockMode> {
+    lock.mode.s3_name().map(ObjectLockMode::from)
+}
 
 fn is_not_found<E: ProvideErrorMetadata>(e: &SdkError<E, HttpResponse>) -> bool {
     let code = e.as_service_error().and_then(ProvideErrorMetadata::code);

@@ -72,6 +72,7 @@ fn options() -> PlanOptions {
         encryption: Encryption::Kms {
             key_id: Some("arn:aws:kms:us-east-1:123456789012:key/k1".into()),
         },
+        retention: None,
     }
 }
 

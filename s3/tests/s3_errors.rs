@@ -24,6 +24,7 @@ fn put() -> ObjectPut {
         },
         if_none_match: true,
         if_match: None,
+        lock: None,
         parts: None,
     }
 }

@@ -10,8 +10,9 @@
 use std::path::PathBuf;
 
 use docvault_core::{
-    FailedDocument, FailureStage, Generator, GeneratorSpec, Label, Manifest, ManifestHeader,
-    SourceDescription,
+    BackupRun, Encryption, FailedDocument, FailureStage, Generator, GeneratorSpec, KeyPrefix,
+    Label, LockMode, Manifest, ManifestHeader, PlanOptions, Retention, RetentionPolicy,
+    SourceDescription, Stored, Weekday,
 };
 
 /// The directory holding the golden files.
@@ -89,7 +90,74 @@ pub const CASES: &[GoldenCase] = &[
             )
         },
     },
+    GoldenCase {
+        file: "manifest-retention-daily-2026-11-27.json",
+        cli_args: None,
+        build: || retained("2026-11-27"),
+    },
+    GoldenCase {
+        file: "manifest-retention-weekly-2026-11-29.json",
+        cli_args: None,
+        build: || retained("2026-11-29"),
+    },
+    GoldenCase {
+        file: "manifest-retention-monthly-2026-12-01.json",
+        cli_args: None,
+        build: || retained("2026-12-01"),
+    },
+    GoldenCase {
+        file: "manifest-retention-yearly-2027-01-01.json",
+        cli_args: None,
+        build: || retained("2027-01-01"),
+    },
 ];
+
+/// The retention of the golden retention cases: 7 dailies, 4 weeklies (Sundays), 12
+/// monthlies, 7 yearlies, compliance lock.
+pub fn golden_retention() -> Retention {
+    Retention {
+        policy: RetentionPolicy::new(7, 4, 12, 7, Weekday::Sunday).expect("a valid policy"),
+        lock: LockMode::Compliance,
+    }
+}
+
+/// Five generated documents of `date`, backed up through a [`BackupRun`] with
+/// [`golden_retention`]: the run decides the day's class and records it.
+pub fn retained(date: &str) -> Manifest {
+    let date = date.parse().expect("valid date");
+    let spec = GeneratorSpec {
+        date,
+        count: 5,
+        seed: 7,
+    };
+    let header = ManifestHeader {
+        backup_date: date,
+        backup_timestamp: date
+            .next_day()
+            .expect("a later day")
+            .start()
+            .plus_seconds(7200),
+        environment: Label::new("prod").expect("valid environment"),
+        run_id: None,
+        source: SourceDescription::Generator { count: 5, seed: 7 },
+    };
+    let mut run = BackupRun::new(
+        header,
+        PlanOptions {
+            prefix: KeyPrefix::ROOT,
+            environment: Label::new("prod").expect("valid environment"),
+            encryption: Encryption::None,
+            retention: Some(golden_retention()),
+        },
+    );
+    for g in Generator::new(spec) {
+        run.admit(g.document.document_id.as_str(), None)
+            .expect("unique ids");
+        run.record_stored(g.document, Stored::Uploaded)
+            .expect("admitted");
+    }
+    run.finish().expect("every document stored").manifest
+}
 
 /// A generated day where the listed documents failed instead of being stored.
 pub fn generated(

@@ -163,3 +163,36 @@ fn unsafe_object_keys_are_refused() {
         json!(format!("backups/2026-11-27/documents/{}", "a".repeat(5000)));
     assert_eq!(error_of(&v).code(), "key_too_long");
 }
+
+#[test]
+fn retention_must_fit_the_day() {
+    let daily = CASES
+        .iter()
+        .find(|c| c.file.contains("retention-daily"))
+        .expect("a daily retention case");
+    let good: Value = serde_json::from_str(&daily.manifest().to_json()).expect("JSON");
+    assert!(Manifest::from_json(&good.to_string()).is_ok());
+
+    let mut v = good.clone();
+    v["retention"]["retain_until"] = json!("2026-11-26");
+    let e = error_of(&v);
+    assert_eq!(e.code(), "retention_mismatch");
+    assert!(e.to_string().contains("before the backup date"), "{e}");
+
+    let mut v = good.clone();
+    v["retention"]["class"] = json!("monthly");
+    let e = error_of(&v);
+    assert_eq!(e.code(), "retention_mismatch");
+    assert!(
+        e.to_string().contains("cannot be the class of 2026-11-27"),
+        "{e}"
+    );
+
+    let mut v = good.clone();
+    v["retention"]["lock_mode"] = json!("forever");
+    assert_eq!(error_of(&v).code(), "invalid_json");
+
+    let mut v = good;
+    v["retention"]["until_the_heat_death"] = json!(true);
+    assert_eq!(error_of(&v).code(), "invalid_json");
+}

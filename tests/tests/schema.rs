@@ -34,6 +34,17 @@ fn schema_rejects_broken_manifests() {
         }),
         ("schema version 2", |m| m["schema_version"] = json!(2)),
         ("unknown field", |m| m["extra"] = json!(true)),
+        (
+            "unknown retention class",
+            |m| m["retention"] = json!({"class": "hourly", "retain_until": "2026-12-03", "lock_mode": "none", "legal_hold": false}),
+        ),
+        (
+            "retention without its lock mode",
+            |m| {
+                m["retention"] =
+                    json!({"class": "daily", "retain_until": "2026-12-03", "legal_hold": false})
+            },
+        ),
         ("missing summary", |m| {
             m.as_object_mut().expect("object").remove("backup_summary");
         }),

@@ -223,6 +223,7 @@ fn options(req: &Request) -> Result<PlanOptions, CliError> {
         prefix: KeyPrefix::ROOT,
         environment: req.environment.clone(),
         encryption: Encryption::None,
+        retention: None,
     })
 }
 

@@ -91,6 +91,7 @@ impl Manifest {
                 BackupStatus::Incomplete
             },
             source: header.source,
+            retention: None,
             total_documents: documents.len() as u64,
             total_failed: failed.len() as u64,
             backup_summary: summary,

@@ -3,8 +3,8 @@
 //! Field names follow the original spec where it has them (`backup_date`, `backup_timestamp`,
 //! `total_documents`, `backup_summary.{document_types,departments,total_size_bytes}`, and per
 //! document `document_id`, `type`, `created_date`, `file_size`, `checksum`, `metadata`). What a
-//! real backup needs is added: `schema_version`, `environment`, `status`, the source, each
-//! document's `object_key` and `content_type`, and the documents that failed, with reasons.
+//! real backup needs is added: `schema_version`, `environment`, `status`, the source, the day's
+//! `retention` (when a policy is configured), each document's `object_key` and `content_type`, and the documents that failed, with reasons.
 //!
 //! The written form is canonical: documents sorted by id, maps ordered, fixed field order, one
 //! document per line. The same inputs give the same bytes on every host.
@@ -23,6 +23,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use crate::model::{BackupDate, Document, Label, Timestamp};
+use crate::retention::DayRetention;
 
 mod assemble;
 mod read;
@@ -152,6 +153,10 @@ pub struct Manifest {
     pub status: BackupStatus,
     /// Where the documents came from.
     pub source: SourceDescription,
+    /// How long the day is kept and how its objects are locked, when a retention policy was
+    /// configured (absent in manifests written without one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retention: Option<DayRetention>,
     /// Number of stored documents (`documents.len()`).
     pub total_documents: u64,
     /// Number of failed documents (`failed_documents.len()`).

@@ -9,6 +9,7 @@ use serde::Deserialize;
 use super::rules::{self, DocumentProblem, FailureProblem, Violation};
 use super::{BackupStatus, Manifest, SCHEMA_VERSION};
 use crate::model::{BackupDate, Label};
+use crate::retention::{DayRetention, RetentionClass};
 
 impl Manifest {
     /// Parses and validates a manifest from untrusted text: syntax, types, schema version, and
@@ -140,6 +141,9 @@ impl Manifest {
                 )?;
             }
         }
+        if let Some(retention) = &self.retention {
+            check_retention(self.backup_date, retention)?;
+        }
         let expected = if self.failed_documents.is_empty() {
             BackupStatus::Complete
         } else {
@@ -178,6 +182,29 @@ impl Manifest {
         }
         Ok(manifest)
     }
+}
+
+/// The day's retention agrees with its date: kept at least through the day itself, and its
+/// class one the date can have on any policy's calendar (monthly on a 1st, yearly on 1 January).
+fn check_retention(date: BackupDate, retention: &DayRetention) -> Result<(), ManifestError> {
+    if retention.retain_until < date {
+        return Err(ManifestError::Retention(format!(
+            "retain_until {} is before the backup date {date}",
+            retention.retain_until
+        )));
+    }
+    let fits = match retention.class {
+        RetentionClass::Daily | RetentionClass::Weekly => true,
+        RetentionClass::Monthly => date.day() == 1,
+        RetentionClass::Yearly => date.day() == 1 && date.month() == 1,
+    };
+    if !fits {
+        return Err(ManifestError::Retention(format!(
+            "class `{}` cannot be the class of {date}",
+            retention.class
+        )));
+    }
+    Ok(())
 }
 
 /// The largest manifest a host with `memory_bytes` of memory loads: parsing holds the text and
@@ -339,6 +366,9 @@ pub enum ManifestError {
         /// What its documents add up to.
         actual: u64,
     },
+    /// The day's retention contradicts its date.
+    #[error("retention: {0}; the manifest was edited or written by a broken tool")]
+    Retention(String),
     /// `status` disagrees with the failure list.
     #[error(
         "status is `{declared:?}` with {failed} failed documents: a manifest is complete exactly \
@@ -363,6 +393,7 @@ impl ManifestError {
             Self::Failure { .. } => "invalid_failure",
             Self::Count { .. } => "count_mismatch",
             Self::Status { .. } => "status_mismatch",
+            Self::Retention(_) => "retention_mismatch",
         }
     }
 }

@@ -12,6 +12,7 @@ use serde::Serialize;
 
 use super::{BackupStatus, BackupSummary, FailedDocument, Manifest, SourceDescription};
 use crate::model::{BackupDate, Document, Label, Timestamp};
+use crate::retention::DayRetention;
 
 /// Bytes [`Manifest::write_json`] buffers before handing them to its writer.
 const CHUNK: usize = 1 << 20;
@@ -27,6 +28,8 @@ struct Head<'a> {
     run_id: Option<&'a str>,
     status: BackupStatus,
     source: &'a SourceDescription,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    retention: Option<&'a DayRetention>,
     total_documents: u64,
     total_failed: u64,
     backup_summary: &'a BackupSummary,
@@ -83,6 +86,7 @@ impl Manifest {
             run_id: self.run_id.as_deref(),
             status: self.status,
             source: &self.source,
+            retention: self.retention.as_ref(),
             total_documents: self.total_documents,
             total_failed: self.total_failed,
             backup_summary: &self.backup_summary,

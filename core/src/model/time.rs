@@ -71,6 +71,30 @@ impl BackupDate {
         self.0.weekday().num_days_from_monday() as u8
     }
 
+    /// The day with this year, month and day of the month, when it exists within 0-9999.
+    pub fn from_ymd(year: u16, month: u8, day: u8) -> Option<Self> {
+        NaiveDate::from_ymd_opt(i32::from(year), u32::from(month), u32::from(day))
+            .filter(in_range)
+            .map(Self)
+    }
+
+    /// The same day of the month `months` months later (the month's last day when it is
+    /// shorter), unless that lies after 9999-12-31.
+    pub fn plus_months(self, months: u32) -> Option<Self> {
+        self.0
+            .checked_add_months(chrono::Months::new(months))
+            .filter(in_range)
+            .map(Self)
+    }
+
+    /// The day `days` days later (negative: earlier), unless that lies outside 0-9999.
+    pub fn plus_days(self, days: i64) -> Option<Self> {
+        Self::from_days_since_epoch(self.days_since_epoch().checked_add(days)?)
+    }
+
+    /// The last day a [`BackupDate`] can hold, 9999-12-31.
+    pub const LAST: Self = Self(NaiveDate::from_ymd_opt(9999, 12, 31).expect("a valid date"));
+
     /// Midnight UTC at the start of this day.
     pub fn start(self) -> Timestamp {
         Timestamp(Utc.from_utc_datetime(&self.0.and_time(chrono::NaiveTime::MIN)))

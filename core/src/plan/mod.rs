@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 use crate::layout::{KeyPrefix, Layout};
 use crate::manifest::{AssembleError, BackupStatus, Manifest, SCHEMA_VERSION};
 use crate::model::{BackupDate, Document, Label, Sha256Digest, UploadParts};
+use crate::retention::{DayRetention, ObjectLock, Retention};
 
 pub mod run;
 
@@ -60,6 +61,9 @@ pub struct ObjectPut {
     /// or renewed).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub if_match: Option<String>,
+    /// S3 Object Lock to write the object with (mode and retain-until), when the day is locked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lock: Option<ObjectLock>,
     /// Upload in parts of this layout (a multipart upload, each part with its own SHA-256);
     /// the store then reports [`UploadParts::store_checksum`] for the object.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -75,6 +79,16 @@ pub struct PlanOptions {
     pub environment: Label,
     /// Encryption for every object.
     pub encryption: Encryption,
+    /// How long the day is kept and how its objects are locked; `None` writes no lock, no
+    /// retention tag and no retention in the manifest.
+    pub retention: Option<Retention>,
+}
+
+impl PlanOptions {
+    /// What the objects and the manifest of `date` carry, when a retention is configured.
+    pub fn day_retention(&self, date: BackupDate) -> Option<DayRetention> {
+        self.retention.map(|r| r.for_day(date))
+    }
 }
 
 /// Why a plan step was refused.
@@ -131,6 +145,7 @@ impl PlanError {
 
 /// The PUT for one document body.
 pub fn document_put(options: &PlanOptions, date: BackupDate, doc: &Document) -> ObjectPut {
+    let retention = options.day_retention(date);
     let mut metadata = BTreeMap::new();
     metadata.insert("backup-date".to_owned(), date.to_string());
     metadata.insert("department".to_owned(), doc.metadata.department.to_string());
@@ -150,14 +165,18 @@ pub fn document_put(options: &PlanOptions, date: BackupDate, doc: &Document) -> 
         content_length: doc.file_size,
         checksum_sha256: doc.checksum.to_base64(),
         metadata,
-        tagging: tagging(&[
-            ("Type", "BusinessDocument"),
-            ("Department", doc.metadata.department.as_str()),
-            ("Environment", options.environment.as_str()),
-        ]),
+        tagging: tagging(
+            &[
+                ("Type", "BusinessDocument"),
+                ("Department", doc.metadata.department.as_str()),
+                ("Environment", options.environment.as_str()),
+            ],
+            retention.as_ref(),
+        ),
         encryption: options.encryption.clone(),
         if_none_match: false,
         if_match: None,
+        lock: retention.and_then(|r| r.object_lock()),
         parts: doc.parts,
     }
 }
@@ -198,13 +217,17 @@ pub fn manifest_put(options: &PlanOptions, manifest: &Manifest, body: &[u8]) -> 
         content_length: body.len() as u64,
         checksum_sha256: Sha256Digest::of(body).to_base64(),
         metadata,
-        tagging: tagging(&[
-            ("Type", kind),
-            ("Environment", options.environment.as_str()),
-        ]),
+        tagging: tagging(
+            &[
+                ("Type", kind),
+                ("Environment", options.environment.as_str()),
+            ],
+            manifest.retention.as_ref(),
+        ),
         encryption: options.encryption.clone(),
         if_none_match: complete,
         if_match: None,
+        lock: manifest.retention.and_then(|r| r.object_lock()),
         parts: None,
     }
 }
@@ -223,13 +246,19 @@ pub fn lease_put(
         content_length: body.len() as u64,
         checksum_sha256: Sha256Digest::of(body).to_base64(),
         metadata: BTreeMap::new(),
-        tagging: tagging(&[
-            ("Type", "BackupLease"),
-            ("Environment", options.environment.as_str()),
-        ]),
+        // Tagged with the day's class so the lifecycle rules remove it with its day; never
+        // locked, since it is replaced and released while the run works.
+        tagging: tagging(
+            &[
+                ("Type", "BackupLease"),
+                ("Environment", options.environment.as_str()),
+            ],
+            options.day_retention(date).as_ref(),
+        ),
         encryption: options.encryption.clone(),
         if_none_match: over.is_none(),
         if_match: over.map(str::to_owned),
+        lock: None,
         parts: None,
     }
 }
@@ -262,10 +291,17 @@ const TAG_ESCAPES: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'.')
     .remove(b'~');
 
-/// URL-encodes tag pairs as S3's `x-amz-tagging` wants them.
-fn tagging(pairs: &[(&str, &str)]) -> String {
+/// The object tag that carries a day's retention class, which the bucket's lifecycle rules
+/// filter on.
+pub const RETENTION_TAG: &str = "Retention";
+
+/// URL-encodes tag pairs, and the day's `Retention` class tag when it has one, as S3's
+/// `x-amz-tagging` wants them.
+fn tagging(pairs: &[(&str, &str)], retention: Option<&DayRetention>) -> String {
     pairs
         .iter()
+        .copied()
+        .chain(retention.map(|r| (RETENTION_TAG, r.class.as_str())))
         .map(|(k, v)| {
             format!(
                 "{}={}",

@@ -225,8 +225,10 @@ impl BackupRun {
             });
         }
         let documents = self.stored.into_values().collect();
-        let manifest =
+        let date = self.header.backup_date;
+        let mut manifest =
             Manifest::assemble(self.header, documents, self.failed.into_values().collect())?;
+        manifest.retention = self.options.day_retention(date);
         let body = manifest.to_json().into_bytes();
         let put = manifest_put(&self.options, &manifest, &body);
         Ok(Commit {
@@ -285,6 +287,7 @@ mod tests {
                 prefix: KeyPrefix::parse("site-a/").unwrap(),
                 environment: "prod".parse().unwrap(),
                 encryption: Encryption::None,
+                retention: None,
             },
         )
     }
@@ -307,6 +310,38 @@ mod tests {
             reason: "unreadable".into(),
             attempts: 1,
         }
+    }
+
+    #[test]
+    fn a_retained_day_locks_and_tags_every_object_with_one_retain_until() {
+        use crate::retention::{LockMode, Retention, RetentionClass, RetentionPolicy, Weekday};
+        let mut run = run();
+        run.options.retention = Some(Retention {
+            policy: RetentionPolicy::new(7, 4, 0, 0, Weekday::Sunday).unwrap(),
+            lock: LockMode::Compliance,
+        });
+        let docs = documents();
+        let mut puts = Vec::new();
+        for d in &docs {
+            run.admit(d.document_id.as_str(), None).unwrap();
+            puts.push(run.put_for(d));
+            run.record_stored(d.clone(), Stored::Uploaded).unwrap();
+        }
+        let lease = super::super::lease_put(run.options(), run.header().backup_date, b"{}", None);
+        let commit = run.finish().unwrap();
+        let retention = commit.manifest.retention.expect("recorded in the manifest");
+        assert_eq!(retention.class, RetentionClass::Daily);
+        assert_eq!(retention.retain_until.to_string(), "2026-12-03");
+        let lock = retention.object_lock().expect("locked");
+        assert_eq!(lock.retain_until.to_string(), "2026-12-04T00:00:00Z");
+        for put in puts.iter().chain([&commit.put]) {
+            assert_eq!(put.lock, Some(lock), "{}", put.key);
+            assert!(put.tagging.ends_with("&Retention=daily"), "{}", put.tagging);
+        }
+        // The lease is replaced while the run works: tagged to leave with its day, never locked.
+        assert_eq!(lease.lock, None);
+        assert!(lease.tagging.ends_with("&Retention=daily"));
+        assert!(commit.body.windows(9).any(|w| w == b"retention"));
     }
 
     #[test]

@@ -71,6 +71,7 @@ pub(crate) fn backup(
         prefix: url.prefix.clone(),
         environment: manifest.environment.clone(),
         encryption: remote::encryption(Some(kms)),
+        retention: None,
     };
     if args.dry_run {
         return dry_run(args, &url, &manifest);
