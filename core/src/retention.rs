@@ -424,6 +424,63 @@ impl DayRetention {
     }
 }
 
+/// Object Lock, legal hold and retention tag as a store reports them for one object.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct ObservedRetention {
+    /// The lock mode reported ([`LockMode::None`]: no lock).
+    pub lock_mode: LockMode,
+    /// The lock's retain-until date, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retain_until: Option<Timestamp>,
+    /// Whether the object is under legal hold.
+    #[serde(default)]
+    pub legal_hold: bool,
+    /// The object's `Retention` tag, if it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub class_tag: Option<String>,
+}
+
+impl ObservedRetention {
+    fn describe(&self) -> String {
+        let lock = match (self.lock_mode, self.retain_until) {
+            (LockMode::None, _) => "no lock".to_owned(),
+            (mode, Some(until)) => format!("{mode} lock until {until}"),
+            (mode, None) => format!("{mode} lock with no retain-until date"),
+        };
+        match &self.class_tag {
+            Some(tag) => format!("{lock}, class tag `{}`", crate::text::escaped(tag)),
+            None => format!("{lock}, no class tag"),
+        }
+    }
+}
+
+impl DayRetention {
+    /// How an object of this day, as observed, falls short of this retention: its class tag
+    /// differs, or its lock is weaker (another mode, none, or an earlier retain-until; a
+    /// later one, an extension, is fine). `None` when it holds; else what was expected and
+    /// what was found.
+    pub fn shortfall(&self, observed: &ObservedRetention) -> Option<(String, String)> {
+        let tag_ok = observed.class_tag.as_deref() == Some(self.class.as_str());
+        let lock_ok = self.object_lock().is_none_or(|lock| {
+            observed.lock_mode == lock.mode
+                && observed
+                    .retain_until
+                    .is_some_and(|until| until >= lock.retain_until)
+        });
+        if tag_ok && lock_ok {
+            return None;
+        }
+        let expected = match self.object_lock() {
+            Some(lock) => format!(
+                "{} lock until {}, class tag `{}`",
+                lock.mode, lock.retain_until, self.class
+            ),
+            None => format!("class tag `{}`", self.class),
+        };
+        Some((expected, observed.describe()))
+    }
+}
+
 /// S3 Object Lock headers for one PUT: `x-amz-object-lock-mode` and
 /// `x-amz-object-lock-retain-until-date`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -537,6 +594,67 @@ mod tests {
             lock: LockMode::None,
         };
         assert_eq!(none.for_day(date("2026-11-27")).object_lock(), None);
+    }
+
+    #[test]
+    fn an_object_falls_short_when_its_lock_is_weaker_or_its_tag_differs() {
+        let r = Retention {
+            policy: policy(7, 0, 0, 0),
+            lock: LockMode::Compliance,
+        }
+        .for_day(date("2026-11-27"));
+        let until: Timestamp = "2026-12-04T00:00:00Z".parse().unwrap();
+        let good = ObservedRetention {
+            lock_mode: LockMode::Compliance,
+            retain_until: Some(until),
+            legal_hold: false,
+            class_tag: Some("daily".into()),
+        };
+        assert_eq!(r.shortfall(&good), None);
+        let extended = ObservedRetention {
+            retain_until: Some(until.plus_seconds(86_400)),
+            ..good.clone()
+        };
+        assert_eq!(r.shortfall(&extended), None);
+        let shorter = ObservedRetention {
+            retain_until: Some(until.plus_seconds(-1)),
+            ..good.clone()
+        };
+        let (expected, actual) = r.shortfall(&shorter).unwrap();
+        assert_eq!(
+            expected,
+            "compliance lock until 2026-12-04T00:00:00Z, class tag `daily`"
+        );
+        assert_eq!(
+            actual,
+            "compliance lock until 2026-12-03T23:59:59Z, class tag `daily`"
+        );
+        let unlocked = ObservedRetention {
+            lock_mode: LockMode::None,
+            retain_until: None,
+            ..good.clone()
+        };
+        assert_eq!(
+            r.shortfall(&unlocked).unwrap().1,
+            "no lock, class tag `daily`"
+        );
+        let governance = ObservedRetention {
+            lock_mode: LockMode::Governance,
+            ..good.clone()
+        };
+        assert!(r.shortfall(&governance).is_some());
+        let untagged = ObservedRetention {
+            class_tag: None,
+            ..good.clone()
+        };
+        assert!(r.shortfall(&untagged).unwrap().1.ends_with("no class tag"));
+        // Without a lock, only the tag is required.
+        let r = Retention {
+            policy: policy(7, 0, 0, 0),
+            lock: LockMode::None,
+        }
+        .for_day(date("2026-11-27"));
+        assert_eq!(r.shortfall(&unlocked), None);
     }
 
     #[test]

@@ -110,7 +110,7 @@ async fn run<S: ObjectStore>(
         prefix: config.prefix.clone(),
         environment: config.environment.clone(),
         encryption: config.encryption(),
-        retention: None,
+        retention: config.retention,
     };
     let lease_seconds = invocation
         .deadline

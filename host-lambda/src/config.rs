@@ -3,7 +3,7 @@
 //! Every error names the variable and says what to set, so a bad deployment fails on its first
 //! invocation with a message that points at the fix.
 
-use docvault_core::{Encryption, KeyPrefix, Label};
+use docvault_core::{Encryption, KeyPrefix, Label, LockMode, Retention, RetentionPolicy, Weekday};
 use docvault_s3::split::{
     DEFAULT_BUFFER_LIMIT, DEFAULT_MULTIPART_THRESHOLD, DEFAULT_PART_SIZE, MAX_SINGLE_PUT,
     MIN_PART_SIZE,
@@ -70,6 +70,9 @@ pub struct Config {
     /// The function's memory (`AWS_LAMBDA_FUNCTION_MEMORY_SIZE`, MB), which bounds the largest
     /// manifest it loads.
     pub memory_mb: u64,
+    /// `KEEP_DAILY`, `KEEP_WEEKLY`, `KEEP_MONTHLY`, `KEEP_YEARLY`, `WEEKLY_ON`, `LOCK_MODE`:
+    /// each day's retention and Object Lock (none when `KEEP_DAILY` is not set).
+    pub retention: Option<Retention>,
 }
 
 impl Config {
@@ -237,8 +240,97 @@ impl Config {
                 128..=10_240,
                 "Lambda sets it to the function's memory in MB (128 to 10240)",
             )?,
+            retention: retention(&vars)?,
         })
     }
+}
+
+/// The retention policy and lock mode, when `KEEP_DAILY` is set.
+fn retention<F: Fn(&str) -> Option<String>>(
+    vars: &Vars<F>,
+) -> Result<Option<Retention>, ConfigError> {
+    const WITHOUT_POLICY: [&str; 5] = [
+        "KEEP_WEEKLY",
+        "KEEP_MONTHLY",
+        "KEEP_YEARLY",
+        "WEEKLY_ON",
+        "LOCK_MODE",
+    ];
+    if vars.get("KEEP_DAILY").is_none() {
+        // A lock or longer-kept periods without the policy they belong to is a mistake, not
+        // a request for no retention.
+        if let Some(name) = WITHOUT_POLICY.into_iter().find(|n| {
+            vars.get(n)
+                .is_some_and(|v| !matches!(v.trim(), "0" | "none" | "NONE"))
+        }) {
+            return Err(ConfigError::Missing {
+                name: "KEEP_DAILY",
+                hint: match name {
+                    "LOCK_MODE" => "a lock needs a retention policy: set KEEP_DAILY (1 to 3650)",
+                    _ => "the retention policy starts with it: set KEEP_DAILY (1 to 3650)",
+                },
+            });
+        }
+        return Ok(None);
+    }
+    let count = |name, max: u32, min: u64, hint| {
+        vars.number(name, 0, min..=u64::from(max), hint)
+            .map(|n| n as u32)
+    };
+    let policy = RetentionPolicy::new(
+        count(
+            "KEEP_DAILY",
+            RetentionPolicy::MAX_DAILY,
+            1,
+            "use the number of daily backups to keep, 1 to 3650",
+        )?,
+        count(
+            "KEEP_WEEKLY",
+            RetentionPolicy::MAX_WEEKLY,
+            0,
+            "use the number of weekly backups to keep, 0 to 520",
+        )?,
+        count(
+            "KEEP_MONTHLY",
+            RetentionPolicy::MAX_MONTHLY,
+            0,
+            "use the number of monthly backups to keep, 0 to 1200",
+        )?,
+        count(
+            "KEEP_YEARLY",
+            RetentionPolicy::MAX_YEARLY,
+            0,
+            "use the number of yearly backups to keep, 0 to 100",
+        )?,
+        match vars.get("WEEKLY_ON") {
+            None => Weekday::default(),
+            Some(v) => v.trim().parse().map_err(|_| {
+                invalid(
+                    "WEEKLY_ON",
+                    v,
+                    "use the weekday of the weekly backup, monday to sunday",
+                )
+            })?,
+        },
+    )
+    .map_err(|e| {
+        invalid(
+            "KEEP_DAILY",
+            e.to_string(),
+            "use counts within their ranges",
+        )
+    })?;
+    let lock = match vars.get("LOCK_MODE") {
+        None => LockMode::None,
+        Some(v) => v.trim().parse().map_err(|_| {
+            invalid(
+                "LOCK_MODE",
+                v,
+                "use NONE, GOVERNANCE or COMPLIANCE (the bucket must have Object Lock enabled)",
+            )
+        })?,
+    };
+    Ok(Some(Retention { policy, lock }))
 }
 
 fn document_source<F: Fn(&str) -> Option<String>>(
@@ -429,6 +521,57 @@ mod tests {
                 e.contains("DOCUMENT_SOURCE") && e.contains("{date}"),
                 "{bad}: {e}"
             );
+        }
+    }
+
+    #[test]
+    fn retention_from_its_variables() {
+        assert_eq!(config(&BASE).unwrap().retention, None);
+        let with = |extra: &[(&'static str, &'static str)]| {
+            let mut vars = BASE.to_vec();
+            vars.extend_from_slice(extra);
+            config(&vars)
+        };
+        let r = with(&[
+            ("KEEP_DAILY", "7"),
+            ("KEEP_MONTHLY", "12"),
+            ("WEEKLY_ON", "Monday"),
+            ("LOCK_MODE", "COMPLIANCE"),
+        ])
+        .unwrap()
+        .retention
+        .expect("a retention");
+        assert_eq!(
+            r,
+            Retention {
+                policy: RetentionPolicy::new(7, 0, 12, 0, Weekday::Monday).unwrap(),
+                lock: LockMode::Compliance,
+            }
+        );
+        let e = with(&[("LOCK_MODE", "COMPLIANCE")]).unwrap_err();
+        assert!(e.to_string().contains("KEEP_DAILY"), "{e}");
+        assert!(
+            e.to_string().contains("a lock needs a retention policy"),
+            "{e}"
+        );
+        // The stack passes 0 and NONE for the parts it does not use.
+        assert_eq!(
+            with(&[("KEEP_WEEKLY", "0"), ("LOCK_MODE", "NONE")])
+                .unwrap()
+                .retention,
+            None
+        );
+        for (name, value) in [
+            ("KEEP_DAILY", "0"),
+            ("KEEP_WEEKLY", "521"),
+            ("WEEKLY_ON", "someday"),
+            ("LOCK_MODE", "forever"),
+        ] {
+            let mut vars = vec![("KEEP_DAILY", "7")];
+            vars.retain(|(n, _)| *n != name);
+            vars.push((name, value));
+            let e = with(&vars).unwrap_err();
+            assert!(e.to_string().contains(name), "{name}: {e}");
         }
     }
 }

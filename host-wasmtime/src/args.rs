@@ -3,7 +3,9 @@
 use std::path::PathBuf;
 
 use clap::{ArgGroup, Args, Parser, Subcommand};
-use docvault_core::{BackupDate, Timestamp};
+use docvault_core::{
+    BackupDate, LockMode, Retention, RetentionError, RetentionPolicy, Timestamp, Weekday,
+};
 use docvault_s3::split::{
     DEFAULT_MULTIPART_THRESHOLD, DEFAULT_PART_SIZE, MAX_SINGLE_PUT, MIN_PART_SIZE,
 };
@@ -109,9 +111,63 @@ pub(crate) struct BackupArgs {
           value_parser = clap::value_parser!(u64).range(MIN_PART_SIZE..=MAX_SINGLE_PUT))]
     pub(crate) part_size: u64,
     #[command(flatten)]
+    pub(crate) retention: RetentionArgs,
+    #[command(flatten)]
     pub(crate) s3: S3Args,
     #[command(flatten)]
     pub(crate) metrics: MetricsArgs,
+}
+
+/// How long the day is kept, and its S3 Object Lock (s3:// destinations).
+#[derive(Debug, Args)]
+pub(crate) struct RetentionArgs {
+    /// Keep the last N daily backups (1 to 3650). Setting it records the day's retention class
+    /// and retain-until in the manifest and tags every object with its class.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=i64::from(RetentionPolicy::MAX_DAILY)))]
+    pub(crate) keep_daily: Option<u32>,
+    /// Keep one backup from each of the last N weeks (0 to 520).
+    #[arg(long, value_name = "N", default_value_t = 0, requires = "keep_daily",
+          value_parser = clap::value_parser!(u32).range(0..=i64::from(RetentionPolicy::MAX_WEEKLY)))]
+    pub(crate) keep_weekly: u32,
+    /// Keep one backup from each of the last N months (0 to 1200).
+    #[arg(long, value_name = "N", default_value_t = 0, requires = "keep_daily",
+          value_parser = clap::value_parser!(u32).range(0..=i64::from(RetentionPolicy::MAX_MONTHLY)))]
+    pub(crate) keep_monthly: u32,
+    /// Keep one backup from each of the last N years (0 to 100).
+    #[arg(long, value_name = "N", default_value_t = 0, requires = "keep_daily",
+          value_parser = clap::value_parser!(u32).range(0..=i64::from(RetentionPolicy::MAX_YEARLY)))]
+    pub(crate) keep_yearly: u32,
+    /// The weekday whose backup is the week's weekly.
+    #[arg(long, value_name = "DAY", default_value_t = Weekday::Sunday, requires = "keep_daily")]
+    pub(crate) weekly_on: Weekday,
+    /// S3 Object Lock for every object of the day, until its retention ends: none, governance,
+    /// or compliance (cannot be shortened or removed by anyone, the account root included).
+    /// The bucket must have Object Lock enabled.
+    #[arg(long, value_name = "MODE", default_value_t = LockMode::None, requires = "keep_daily")]
+    pub(crate) lock: LockMode,
+}
+
+impl RetentionArgs {
+    /// The configured retention, if any.
+    ///
+    /// # Errors
+    /// A count out of its range (clap checks them first).
+    pub(crate) fn retention(&self) -> Result<Option<Retention>, RetentionError> {
+        let Some(keep_daily) = self.keep_daily else {
+            return Ok(None);
+        };
+        let policy = RetentionPolicy::new(
+            keep_daily,
+            self.keep_weekly,
+            self.keep_monthly,
+            self.keep_yearly,
+            self.weekly_on,
+        )?;
+        Ok(Some(Retention {
+            policy,
+            lock: self.lock,
+        }))
+    }
 }
 
 #[derive(Debug, Args)]

@@ -125,6 +125,12 @@ fn backup(
     };
     if remote::is_s3(&args.dest) {
         remote::backup::backup(guest, limits, args, input, started)
+    } else if args.retention.keep_daily.is_some() {
+        Err(Failure::Usage(
+            "--keep-daily and the other retention flags apply to s3:// destinations; for a \
+             local backup set, keep days with `prune --dest DIR --keep-daily N ...`"
+                .into(),
+        ))
     } else {
         local::backup(guest, limits, args, input, started)
     }

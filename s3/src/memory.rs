@@ -11,7 +11,8 @@ use std::time::Duration;
 use aws_sdk_s3::primitives::ByteStream;
 use bytes::Bytes;
 use docvault_core::verify::StoreChecksum;
-use docvault_core::{Encryption, ObjectPut, ObservedEncryption, Sha256Digest};
+use docvault_core::{Encryption, ObjectPut, ObservedEncryption, ObservedRetention, Sha256Digest};
+use percent_encoding::percent_decode_str;
 
 use crate::store::{
     ListedObject, ObjectInfo, ObjectStore, Refusal, StoreError, StoredObject, Written,
@@ -229,6 +230,26 @@ impl ObjectStore for MemoryStore {
                 },
             },
             etag: Some(o.etag.clone()),
+            retention: ObservedRetention {
+                lock_mode: o.put.lock.map(|l| l.mode).unwrap_or_default(),
+                retain_until: o.put.lock.map(|l| l.retain_until),
+                legal_hold: false,
+                class_tag: None,
+            },
+        }))
+    }
+
+    async fn tags(&self, key: &str) -> Result<Option<BTreeMap<String, String>>, StoreError> {
+        Ok(self.objects().get(key).map(|o| {
+            o.put
+                .tagging
+                .split('&')
+                .filter_map(|pair| pair.split_once('='))
+                .map(|(k, v)| {
+                    let decode = |s: &str| percent_decode_str(s).decode_utf8_lossy().into_owned();
+                    (decode(k), decode(v))
+                })
+                .collect()
         }))
     }
 

@@ -10,20 +10,21 @@
 //! store's code and message and what kind of refusal it is ([`Refusal`]), and each host adds its
 //! own fix (the Lambda names its variables, the runner its flags).
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
 use std::sync::Arc;
 
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::primitives::{ByteStream, DateTime};
 use aws_sdk_s3::types::{
-    ChecksumAlgorithm, ChecksumMode, CompletedMultipartUpload, CompletedPart, ObjectLockMode,
-    ServerSideEncryption,
+    ChecksumAlgorithm, ChecksumMode, CompletedMultipartUpload, CompletedPart,
+    ObjectLockLegalHoldStatus, ObjectLockMode, ServerSideEncryption,
 };
 use bytes::{Bytes, BytesMut};
 use docvault_core::verify::StoreChecksum;
 use docvault_core::{
-    Encryption, ObjectLock, ObjectPut, ObservedEncryption, Sha256Digest, Sha256Hasher, UploadParts,
+    Encryption, ObjectLock, ObjectPut, ObservedEncryption, ObservedRetention, Sha256Digest,
+    Sha256Hasher, Timestamp, UploadParts,
 };
 use tokio::sync::Semaphore;
 
@@ -39,6 +40,10 @@ pub struct ObjectInfo {
     pub encryption: ObservedEncryption,
     /// Entity tag.
     pub etag: Option<String>,
+    /// Object Lock and legal hold as reported (S3 reports them to callers allowed
+    /// `s3:GetObjectRetention` and `s3:GetObjectLegalHold`); the class tag is read apart
+    /// ([`ObjectStore::tags`]).
+    pub retention: ObservedRetention,
 }
 
 /// One object of a listing.
@@ -154,6 +159,11 @@ pub trait ObjectStore: Clone + Send + Sync + 'static {
         &self,
         key: &str,
     ) -> impl Future<Output = Result<Option<ObjectInfo>, StoreError>> + Send;
+    /// The object's tags, in key order; `None` when it does not exist.
+    fn tags(
+        &self,
+        key: &str,
+    ) -> impl Future<Output = Result<Option<BTreeMap<String, String>>, StoreError>> + Send;
     /// Every object whose key starts with `prefix`, in key order.
     fn list(
         &self,
@@ -274,7 +284,39 @@ impl ObjectStore for S3Store {
                     kms_key_id: out.ssekms_key_id().map(str::to_owned),
                 },
                 etag: out.e_tag().map(str::to_owned),
+                retention: ObservedRetention {
+                    lock_mode: out
+                        .object_lock_mode()
+                        .and_then(|m| m.as_str().parse().ok())
+                        .unwrap_or_default(),
+                    retain_until: out
+                        .object_lock_retain_until_date()
+                        .and_then(|t| Timestamp::from_unix_seconds(t.secs())),
+                    legal_hold: out.object_lock_legal_hold_status()
+                        == Some(&ObjectLockLegalHoldStatus::On),
+                    class_tag: None,
+                },
             })),
+            Err(e) if is_not_found(&e) => Ok(None),
+            Err(e) => Err(classify(e)),
+        }
+    }
+
+    async fn tags(&self, key: &str) -> Result<Option<BTreeMap<String, String>>, StoreError> {
+        match self
+            .client
+            .get_object_tagging()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await
+        {
+            Ok(out) => Ok(Some(
+                out.tag_set()
+                    .iter()
+                    .map(|t| (t.key().to_owned(), t.value().to_owned()))
+                    .collect(),
+            )),
             Err(e) if is_not_found(&e) => Ok(None),
             Err(e) => Err(classify(e)),
         }

@@ -2,7 +2,8 @@
 //!
 //! Requests: one GET (the manifest), one listing of the day's `documents/` (a page per 1,000
 //! keys), and one HEAD per listed object with checksum mode, which returns the checksum S3
-//! keeps for objects written with `x-amz-checksum-sha256`, and the object's encryption. With a
+//! keeps for objects written with `x-amz-checksum-sha256`, the object's encryption and its
+//! Object Lock; for a day with a retention, one tagging read per object (its class tag). With a
 //! read fraction, the documents the core picks from the manifest ([`read_sample`]) are also
 //! downloaded and re-hashed, one chunk at a time. The comparison is the core's
 //! ([`verify_objects`]): an object whose bytes a read confirmed is verified whatever the store
@@ -14,6 +15,7 @@
 
 use std::collections::BTreeMap;
 
+use docvault_core::plan::RETENTION_TAG;
 use docvault_core::verify::{
     ObservedObject, VerifyPolicy, VerifyReport, read_sample, verify_objects,
 };
@@ -51,6 +53,8 @@ pub struct RequestCounts {
     pub head: u64,
     /// Listings (one call per page).
     pub list: u64,
+    /// Tagging reads: one per listed object of a day with a retention.
+    pub tagging: u64,
 }
 
 /// The result of verifying a day in a store.
@@ -136,15 +140,31 @@ pub async fn verify_day<S: ObjectStore>(
     let listed = store.list(&prefix.join(&layout.documents_prefix())).await?;
     requests.list = (listed.len() as u64 / 1000) + 1;
     requests.head = listed.len() as u64;
+    // A retained day's objects carry its class in a tag, which only a tagging request shows.
+    let read_tags = manifest.retention.is_some();
+    if read_tags {
+        requests.tagging = listed.len() as u64;
+    }
     let concurrency = options.concurrency.max(1);
     let heads = futures::stream::iter(listed)
         .map(|object| {
             let store = store.clone();
             let relative = prefix.strip(&object.key).unwrap_or(&object.key).to_owned();
             tokio::spawn(async move {
-                Ok::<_, StoreError>(store.head(&object.key).await?.map(|info| ObservedObject {
+                let Some(info) = store.head(&object.key).await? else {
+                    return Ok(None);
+                };
+                let mut retention = info.retention;
+                if read_tags {
+                    retention.class_tag = store
+                        .tags(&object.key)
+                        .await?
+                        .and_then(|mut tags| tags.remove(RETENTION_TAG));
+                }
+                Ok::<_, StoreError>(Some(ObservedObject {
                     stored_checksum: info.checksum,
                     encryption: Some(info.encryption),
+                    retention: Some(retention),
                     ..ObservedObject::new(relative, info.size)
                 }))
             })

@@ -650,3 +650,83 @@ async fn a_set_copied_without_checksums_verifies_by_reading_it() {
     assert!(read.report.is_clean(), "{:?}", read.report);
     assert_eq!((read.report.verified, read.report.verified_by_read), (8, 8));
 }
+
+#[tokio::test]
+async fn a_retained_day_is_locked_and_tagged_and_verify_finds_an_object_that_lost_its_lock() {
+    use docvault_core::verify::VerifyPolicy;
+    use docvault_core::{LockMode, Retention, RetentionPolicy, Weekday};
+    use docvault_s3::verify::{VerifyOptions, verify_day};
+    let store = MemoryStore::new();
+    let retention = Retention {
+        policy: RetentionPolicy::new(7, 4, 12, 7, Weekday::Sunday).unwrap(),
+        lock: LockMode::Compliance,
+    };
+    let outcome = execute(
+        &store,
+        header("retained", 6, 0),
+        PlanOptions {
+            retention: Some(retention),
+            ..options()
+        },
+        generated(6, 0),
+        &exec(4, LAMBDA_LEASE),
+        &TestClock::new(),
+    )
+    .await
+    .unwrap();
+    let day = outcome
+        .manifest()
+        .retention
+        .expect("the manifest records it");
+    assert_eq!(day.retain_until.to_string(), "2026-12-03");
+    let lock = day.object_lock().unwrap();
+    {
+        let objects = store.objects();
+        for (key, object) in objects.iter().filter(|(k, _)| !k.ends_with("lease.json")) {
+            assert_eq!(object.put.lock, Some(lock), "{key}");
+            assert!(object.put.tagging.ends_with("Retention=daily"), "{key}");
+        }
+    }
+    let options = VerifyOptions {
+        prefix: KeyPrefix::ROOT,
+        date: DATE.parse().unwrap(),
+        policy: VerifyPolicy::default(),
+        read_fraction: 0.0,
+        concurrency: 4,
+        manifest_limit: 1 << 30,
+    };
+    let clean = verify_day(&store, &options).await.unwrap();
+    assert!(clean.report.is_clean(), "{:?}", clean.report);
+    assert_eq!(clean.requests.tagging, 6);
+
+    // The same bytes put again by another tool: no lock, no class tag.
+    let key = "backups/2026-11-27/documents/invoice_0005.csv";
+    let body = store.objects()[key].body.clone();
+    store.land(key, &body);
+    // And one whose lock was put back with an earlier date.
+    let shortened = "backups/2026-11-27/documents/memo_0004.txt";
+    store.objects().get_mut(shortened).unwrap().put.lock = Some(docvault_core::ObjectLock {
+        retain_until: lock.retain_until.plus_seconds(-3600),
+        ..lock
+    });
+    let found = verify_day(&store, &options).await.unwrap();
+    let r = &found.report;
+    assert_eq!(r.checksum_mismatch, []);
+    let keys: Vec<&str> = r
+        .retention_mismatch
+        .iter()
+        .map(|m| m.key.as_str())
+        .collect();
+    assert_eq!(keys, [key, shortened]);
+    assert_eq!(r.retention_mismatch[0].actual, "no lock, no class tag");
+    assert!(
+        r.retention_mismatch[1]
+            .actual
+            .starts_with("compliance lock until 2026-12-03T23:00:00Z")
+    );
+    assert_eq!(found.problems(), 2);
+    assert!(
+        r.render_text("the day")
+            .contains("retention   backups/2026-11-27/documents/invoice_0005.csv: required compliance lock until 2026-12-04T00:00:00Z, class tag `daily`")
+    );
+}

@@ -20,6 +20,7 @@ use crate::layout::Layout;
 use crate::manifest::Manifest;
 use crate::model::{Document, Sha256Digest};
 use crate::plan::Encryption;
+use crate::retention::ObservedRetention;
 use crate::text::escaped;
 
 pub mod identity;
@@ -100,6 +101,10 @@ pub struct ObservedObject {
     /// Server-side encryption as the store reports it; `None` when the host did not ask.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub encryption: Option<ObservedEncryption>,
+    /// Object Lock, legal hold and retention tag as the store reports them; `None` when the
+    /// host did not ask (a directory has none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retention: Option<ObservedRetention>,
 }
 
 impl ObservedObject {
@@ -113,6 +118,7 @@ impl ObservedObject {
             read_error: None,
             not_regular: None,
             encryption: None,
+            retention: None,
         }
     }
 }
@@ -177,6 +183,19 @@ pub struct EncryptionMismatch {
     pub actual: String,
 }
 
+/// A manifest document whose object is locked or tagged for less than the day's retention.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RetentionMismatch {
+    /// The document.
+    pub document_id: String,
+    /// Its key.
+    pub key: String,
+    /// What the manifest's retention requires.
+    pub expected: String,
+    /// What the store reports.
+    pub actual: String,
+}
+
 /// An entry that is not a regular object (found in a directory).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct NotRegular {
@@ -214,6 +233,10 @@ pub struct VerifyReport {
     pub checksum_mismatch: Vec<ChecksumMismatch>,
     /// Objects not encrypted as required.
     pub encryption_mismatch: Vec<EncryptionMismatch>,
+    /// Objects locked or tagged for less than the day's retention.
+    pub retention_mismatch: Vec<RetentionMismatch>,
+    /// Objects under legal hold (not a problem: held days are reported).
+    pub legal_holds: u64,
     /// Entries that are not regular objects.
     pub not_regular: Vec<NotRegular>,
     /// Objects that could not be read.
@@ -237,6 +260,8 @@ pub enum Problem<'a> {
     Checksum(&'a ChecksumMismatch),
     /// An object not encrypted as required.
     Encryption(&'a EncryptionMismatch),
+    /// An object locked or tagged for less than the day's retention.
+    Retention(&'a RetentionMismatch),
     /// An entry that is not a regular object.
     NotRegular(&'a NotRegular),
     /// An object that could not be read.
@@ -283,6 +308,13 @@ impl fmt::Display for Problem<'_> {
                 escaped(&m.expected),
                 escaped(&m.actual)
             ),
+            Self::Retention(m) => write!(
+                f,
+                "retention   {}: required {}, the store reports {}",
+                escaped(&m.key),
+                m.expected,
+                m.actual
+            ),
             Self::NotRegular(n) => write!(
                 f,
                 "not a file  {}: a {}, not followed",
@@ -316,6 +348,7 @@ impl VerifyReport {
             .chain(self.size_mismatch.iter().map(Problem::Size))
             .chain(self.checksum_mismatch.iter().map(Problem::Checksum))
             .chain(self.encryption_mismatch.iter().map(Problem::Encryption))
+            .chain(self.retention_mismatch.iter().map(Problem::Retention))
             .chain(self.not_regular.iter().map(Problem::NotRegular))
             .chain(self.unreadable.iter().map(Problem::Unreadable))
             .chain(unverified.iter().map(|k| Problem::Unverified(k)))
@@ -406,7 +439,7 @@ pub fn verify_objects(
             report.missing.push(doc.object_key.clone());
             continue;
         };
-        judge(&mut report, doc, obj, policy);
+        judge(&mut report, manifest, doc, obj, policy);
     }
     for (key, obj) in seen {
         match obj.not_regular {
@@ -418,6 +451,7 @@ pub fn verify_objects(
     report.size_mismatch.sort_by(|a, b| a.key.cmp(&b.key));
     report.checksum_mismatch.sort_by(|a, b| a.key.cmp(&b.key));
     report.encryption_mismatch.sort_by(|a, b| a.key.cmp(&b.key));
+    report.retention_mismatch.sort_by(|a, b| a.key.cmp(&b.key));
     report.not_regular.sort_by(|a, b| a.key.cmp(&b.key));
     report.unreadable.sort_by(|a, b| a.key.cmp(&b.key));
     report.unverified.sort();
@@ -425,7 +459,13 @@ pub fn verify_objects(
 }
 
 /// Judges one object that a manifest document names.
-fn judge(report: &mut VerifyReport, doc: &Document, obj: ObservedObject, policy: &VerifyPolicy) {
+fn judge(
+    report: &mut VerifyReport,
+    manifest: &Manifest,
+    doc: &Document,
+    obj: ObservedObject,
+    policy: &VerifyPolicy,
+) {
     let document_id = doc.document_id.to_string();
     if let Some(kind) = obj.not_regular {
         // No object of the document is there, and something else is in its place.
@@ -442,6 +482,20 @@ fn judge(report: &mut VerifyReport, doc: &Document, obj: ObservedObject, policy:
             expected: policy.encryption.describe(),
             actual: enc.describe(),
         });
+    }
+    if let Some(observed) = &obj.retention {
+        report.legal_holds += u64::from(observed.legal_hold);
+        if let Some((expected, actual)) = manifest
+            .retention
+            .and_then(|retention| retention.shortfall(observed))
+        {
+            report.retention_mismatch.push(RetentionMismatch {
+                document_id: document_id.clone(),
+                key: obj.key.clone(),
+                expected,
+                actual,
+            });
+        }
     }
     if obj.size != doc.file_size {
         report.size_mismatch.push(SizeMismatch {

@@ -71,7 +71,10 @@ pub(crate) fn backup(
         prefix: url.prefix.clone(),
         environment: manifest.environment.clone(),
         encryption: remote::encryption(Some(kms)),
-        retention: None,
+        retention: args
+            .retention
+            .retention()
+            .map_err(|e| Failure::Usage(e.to_string()))?,
     };
     if args.dry_run {
         return dry_run(args, &url, &manifest);
