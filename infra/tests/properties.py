@@ -98,27 +98,88 @@ def check_backup_bucket_versioning(t: R) -> None:
         "backup bucket versioning must be Enabled"
 
 
+# Retention class -> (count parameter, generated mapping of lifecycle days, shortest period in days).
+CLASSES = {
+    "weekly": ("KeepWeekly", "WeeklyLifecycleDays", 7),
+    "monthly": ("KeepMonthly", "MonthlyLifecycleDays", 28),
+    "yearly": ("KeepYearly", "YearlyLifecycleDays", 365),
+}
+DAILY_DAYS = {"Fn::If": ["DailyByEnvironment",
+                         {"Fn::FindInMap": ["EnvironmentConfig", {"Ref": "Environment"}, "RetentionDays"]},
+                         {"Ref": "KeepDaily"}]}
+
+
+def lifecycle_rules(t: R) -> list[tuple[str | None, R]]:
+    """(condition or None, rule) of every backup-bucket lifecycle rule, `Fn::If` rules unwrapped."""
+    out = []
+    for r in props(t, BACKUP_BUCKET).get("LifecycleConfiguration", {}).get("Rules", []):
+        if "Fn::If" in r:
+            cond, rule, other = r["Fn::If"]
+            assert other == {"Ref": "AWS::NoValue"}, "a conditional rule is either there or not"
+            out.append((cond, rule))
+        else:
+            out.append((None, r))
+    return out
+
+
 def check_backup_bucket_lifecycle(t: R) -> None:
     mapping = t["Mappings"]["EnvironmentConfig"]
     assert {e: mapping[e]["RetentionDays"] for e in ("dev", "staging", "prod")} == \
-        {"dev": 7, "staging": 14, "prod": 30}, "retention days per environment must be 7/14/30"
-    rules = props(t, BACKUP_BUCKET).get("LifecycleConfiguration", {}).get("Rules", [])
-    enabled = [r for r in rules if r.get("Status") == "Enabled"]
-    expiry = [r for r in enabled if r.get("ExpirationInDays") ==
-              {"Fn::FindInMap": ["EnvironmentConfig", {"Ref": "Environment"}, "RetentionDays"]}]
-    assert expiry, "an enabled rule must expire backups after the mapping's RetentionDays"
-    noncurrent = [r.get("NoncurrentVersionExpiration", {}).get("NoncurrentDays") for r in enabled]
-    noncurrent = [n for n in noncurrent if n is not None]
-    assert noncurrent, "an enabled rule must expire non-current versions"
-    for n in noncurrent:
-        if isinstance(n, dict):
-            _, _, key = n["Fn::FindInMap"]
-            assert all(isinstance(mapping[e][key], int) and mapping[e][key] >= 1 for e in mapping)
-        else:
-            assert isinstance(n, int) and n >= 1
-    aborts = [r["AbortIncompleteMultipartUpload"]["DaysAfterInitiation"] for r in enabled
+        {"dev": 7, "staging": 14, "prod": 30}, "default daily retention per environment must be 7/14/30"
+    assert t["Conditions"]["DailyByEnvironment"] == {"Fn::Equals": [{"Ref": "KeepDaily"}, "0"]}
+    rules = [(c, r) for c, r in lifecycle_rules(t) if r.get("Status") == "Enabled"]
+    expiring = [(c, r) for c, r in rules if "ExpirationInDays" in r or "NoncurrentVersionExpiration" in r]
+    by_class: dict[str, tuple[str | None, R]] = {}
+    for cond, r in expiring:
+        # An expiry that is not filtered by one class tag would delete long-kept days early.
+        tags = r.get("TagFilters", [])
+        assert len(tags) == 1 and tags[0]["Key"] == "Retention", f"{r['Id']}: expires by its Retention tag only"
+        assert "Prefix" not in r and "ExpirationDate" not in r, f"{r['Id']}: no prefix or date expiry"
+        assert tags[0]["Value"] not in by_class, f"two rules for class {tags[0]['Value']}"
+        by_class[tags[0]["Value"]] = (cond, r)
+    assert set(by_class) == {"daily", *CLASSES}, f"one rule per retention class: {sorted(by_class)}"
+    cond, daily = by_class["daily"]
+    assert cond is None, "daily backups always expire"
+    assert daily.get("ExpirationInDays") == DAILY_DAYS, "daily backups expire after KeepDaily (or the environment's) days"
+    assert daily.get("NoncurrentVersionExpiration", {}).get("NoncurrentDays") == DAILY_DAYS, \
+        "non-current daily versions are kept as long"
+    params = t["Parameters"]
+    for cls, (param, days_map, shortest) in CLASSES.items():
+        cond, r = by_class[cls]
+        assert t["Conditions"][cond] == {"Fn::Not": [{"Fn::Equals": [{"Ref": param}, "0"]}]}, \
+            f"the {cls} rule exists exactly when {param} keeps some"
+        days = {"Fn::FindInMap": [days_map, {"Ref": param}, "Days"]}
+        assert r.get("ExpirationInDays") == days, f"{cls}: expiry from {days_map}"
+        assert r.get("NoncurrentVersionExpiration", {}).get("NoncurrentDays") == days, \
+            f"{cls}: non-current versions kept as long"
+        table = t["Mappings"][days_map]
+        allowed = range(params[param]["MinValue"], params[param]["MaxValue"] + 1)
+        assert sorted(int(k) for k in table) == list(allowed), f"{days_map} covers every allowed {param}"
+        for k in allowed:
+            if k > 0:
+                assert table[str(k)]["Days"] >= k * shortest, f"{days_map}[{k}] keeps less than {k} periods"
+    aborts = [r["AbortIncompleteMultipartUpload"]["DaysAfterInitiation"] for _, r in rules
               if "AbortIncompleteMultipartUpload" in r]
     assert aborts and all(1 <= d <= 7 for d in aborts), "incomplete multipart uploads must be aborted within a week"
+
+
+def check_object_lock(t: R) -> None:
+    p = t["Parameters"]["LockMode"]
+    assert p["AllowedValues"] == ["NONE", "GOVERNANCE", "COMPLIANCE"] and p["Default"] == "NONE"
+    assert t["Conditions"]["LocksObjects"] == {"Fn::Not": [{"Fn::Equals": [{"Ref": "LockMode"}, "NONE"]}]}
+    b = props(t, BACKUP_BUCKET)
+    assert b.get("ObjectLockEnabled") == {"Fn::If": ["LocksObjects", True, {"Ref": "AWS::NoValue"}]}, \
+        "Object Lock exactly when a lock mode is chosen"
+    # Each object carries its own retain-until: a bucket default would lock objects the
+    # function must replace (the day's lease) and every day for the same period.
+    assert "Rule" not in b.get("ObjectLockConfiguration", {}), "no bucket-default retention"
+    env = props(t, FUNCTION)["Environment"]["Variables"]
+    assert is_ref(env.get("LOCK_MODE"), "LockMode")
+    assert env["KEEP_DAILY"] == DAILY_DAYS
+    for param in ("KeepWeekly", "KeepMonthly", "KeepYearly", "WeeklyOn"):
+        name = {"KeepWeekly": "KEEP_WEEKLY", "KeepMonthly": "KEEP_MONTHLY", "KeepYearly": "KEEP_YEARLY",
+                "WeeklyOn": "WEEKLY_ON"}[param]
+        assert is_ref(env[name], param), f"{name} from {param}"
 
 
 def check_log_bucket_lifecycle(t: R) -> None:
@@ -242,7 +303,8 @@ def check_kms_key(t: R) -> None:
 
 # ----------------------------------------------------------------------- IAM
 EXPECTED_ACTIONS = {
-    "BackupObjects": {"s3:PutObject", "s3:GetObject", "s3:AbortMultipartUpload", "s3:PutObjectTagging"},
+    "BackupObjects": {"s3:PutObject", "s3:GetObject", "s3:AbortMultipartUpload", "s3:PutObjectTagging",
+                      "s3:GetObjectTagging"},
     "ListBackupBucket": {"s3:ListBucket"},
     "UseBackupKeyThroughS3": {"kms:GenerateDataKey", "kms:Decrypt"},
     "DescribeBackupKey": {"kms:DescribeKey"},
@@ -251,6 +313,7 @@ EXPECTED_ACTIONS = {
     "ReadSourceObjects": {"s3:GetObject"},
     "ListSourcePrefix": {"s3:ListBucket"},
     "WriteRestoredObjects": {"s3:PutObject", "s3:PutObjectTagging", "s3:AbortMultipartUpload"},
+    "LockBackupObjects": {"s3:PutObjectRetention", "s3:GetObjectRetention", "s3:GetObjectLegalHold"},
     "PutMetricsInBackupNamespace": {"cloudwatch:PutMetricData"},
 }
 
@@ -317,7 +380,11 @@ def check_role_least_privilege(t: R) -> None:
         "writes into another bucket only when a restore bucket is set"
     assert [sub_text(r) for r in resources("WriteRestoredObjects")] == \
         ["arn:${AWS::Partition}:s3:::${RestoreBucketName}/*"], "restores write into the restore bucket only"
-    conditional = ("ReadSourceObjects", "ListSourcePrefix", "WriteRestoredObjects", "PutMetricsInBackupNamespace")
+    c, _ = by_sid["LockBackupObjects"]
+    assert c == "LocksObjects", "lock permissions only with a lock mode"
+    assert [is_objects_of(r, BACKUP_BUCKET) for r in resources("LockBackupObjects")] == [True]
+    conditional = ("ReadSourceObjects", "ListSourcePrefix", "WriteRestoredObjects", "PutMetricsInBackupNamespace",
+                   "LockBackupObjects")
     for sid in EXPECTED_ACTIONS:
         if sid not in conditional:
             assert by_sid[sid][0] is None
@@ -325,7 +392,7 @@ def check_role_least_privilege(t: R) -> None:
 
 # ------------------------------------------------------------------- compute
 ENV_VARS = {"BACKUP_BUCKET", "ENVIRONMENT", "KMS_KEY_ID", "DOCUMENT_SOURCE", "RESTORE_BUCKET", "ALLOW_EMPTY_DAYS",
-            "DOCUMENT_COUNT",
+            "DOCUMENT_COUNT", "KEEP_DAILY", "KEEP_WEEKLY", "KEEP_MONTHLY", "KEEP_YEARLY", "WEEKLY_ON", "LOCK_MODE",
             "UPLOAD_CONCURRENCY", "METRICS_MODE", "METRICS_NAMESPACE", "RUST_LOG"}
 
 
@@ -554,7 +621,7 @@ def check_parameters(t: R) -> None:
 
 
 ALL_CHECKS = [
-    check_backup_bucket_versioning, check_backup_bucket_lifecycle, check_log_bucket_lifecycle,
+    check_backup_bucket_versioning, check_backup_bucket_lifecycle, check_object_lock, check_log_bucket_lifecycle,
     check_public_access_blocked, check_access_logging, check_bucket_encryption, check_backup_bucket_policy,
     check_log_bucket_accepts_access_logs, check_retain_policies, check_kms_key, check_role_least_privilege,
     check_function, check_schedule, check_verification_schedule, check_alarms, check_tags, check_names_and_no_hardcoding, check_parameters,

@@ -54,11 +54,24 @@ def template_for_moto(template: Mapping[str, Any]) -> dict[str, Any]:
     HTTP 500 `KeyError: 'TagKey'` when an AWS::KMS::Key has Tags (see
     docs/toolchain.md). The Tags of KMS keys are removed from this copy
     only; the shipped template keeps them, and the static tests check them.
+
+    WORKAROUND, test only: moto (5.2.5) resolves `Ref` of a Number parameter
+    to an int, where CloudFormation gives a string, so `Fn::FindInMap` with a
+    retention count as its key fails (`KeyError: 12`) and `Fn::Equals` with
+    '0' never holds. The retention counts are String parameters in this copy;
+    the shipped template keeps them Numbers with their ranges, which cfn-lint
+    and the static tests check.
     """
     body = copy.deepcopy(dict(template))
     for resource in body["Resources"].values():
         if resource.get("Type") == "AWS::KMS::Key":
             resource.get("Properties", {}).pop("Tags", None)
+    for name in ("KeepDaily", "KeepWeekly", "KeepMonthly", "KeepYearly"):
+        param = body["Parameters"][name]
+        param["Type"] = "String"
+        param["Default"] = str(param["Default"])
+        for bound in ("MinValue", "MaxValue"):
+            param.pop(bound, None)
     return body
 
 

@@ -30,6 +30,12 @@ BASE_SOURCE_PARAMS = {
     "MetricsMode": "put-metric-data",
     "ReservedConcurrency": "5",
     "DocumentCount": "750",
+    "KeepDaily": "10",
+    "KeepWeekly": "4",
+    "KeepMonthly": "12",
+    "KeepYearly": "7",
+    "WeeklyOn": "monday",
+    "LockMode": "COMPLIANCE",
 }
 
 
@@ -146,7 +152,7 @@ def test_role_and_policies_default_stack(moto_url, deployed):
     assert set(docs) == {"BackupBucketAccess", "FunctionLogsAndDeadLetters"}
     expected = {k: v for k, v in EXPECTED_ACTIONS.items()
                 if k not in ("ReadSourceObjects", "ListSourcePrefix", "WriteRestoredObjects",
-                             "PutMetricsInBackupNamespace")}
+                             "PutMetricsInBackupNamespace", "LockBackupObjects")}
     assert actions_by_sid(docs) == expected
     out = deployed["prod-a"]
     stmts = {s["Sid"]: s for d in docs.values() for s in d["Statement"]}
@@ -163,7 +169,7 @@ def test_role_and_policies_default_stack(moto_url, deployed):
 def test_conditional_policies_when_configured(moto_url, deployed):
     _, docs = role_of(moto_url, "docvault-dev-src")
     assert set(docs) == {"BackupBucketAccess", "FunctionLogsAndDeadLetters", "ReadSourceDocuments",
-                         "WriteRestoredDocuments", "PutBackupMetrics"}
+                         "WriteRestoredDocuments", "PutBackupMetrics", "LockBackupObjects"}
     assert actions_by_sid(docs) == EXPECTED_ACTIONS
     stmts = {s["Sid"]: s for d in docs.values() for s in d["Statement"]}
     assert stmts["WriteRestoredObjects"]["Resource"] == "arn:aws:s3:::audit-restores/*"
@@ -199,6 +205,9 @@ def test_function_configuration(moto_url, deployed):
         "DOCUMENT_SOURCE": "generator", "ALLOW_EMPTY_DAYS": "false", "DOCUMENT_COUNT": "500",
         "UPLOAD_CONCURRENCY": "32",
         "METRICS_MODE": "emf", "METRICS_NAMESPACE": "BackupSystem", "RUST_LOG": "info",
+        # Retention by default: prod's 30 dailies, no longer-kept periods, no lock.
+        "KEEP_DAILY": "30", "KEEP_WEEKLY": "0", "KEEP_MONTHLY": "0", "KEEP_YEARLY": "0",
+        "WEEKLY_ON": "sunday", "LOCK_MODE": "NONE",
     }
     assert "ReservedConcurrentExecutions" not in f.get("Concurrency", {})
 
@@ -212,6 +221,10 @@ def test_function_configuration_with_source_bucket(moto_url, deployed):
     assert env["RESTORE_BUCKET"] == "audit-restores"
     assert env["METRICS_MODE"] == "put-metric-data" and env["DOCUMENT_COUNT"] == "750"
     assert env["ENVIRONMENT"] == "dev"
+    assert {k: env[k] for k in ("KEEP_DAILY", "KEEP_WEEKLY", "KEEP_MONTHLY", "KEEP_YEARLY", "WEEKLY_ON",
+                                "LOCK_MODE")} == {
+        "KEEP_DAILY": "10", "KEEP_WEEKLY": "4", "KEEP_MONTHLY": "12", "KEEP_YEARLY": "7",
+        "WEEKLY_ON": "monday", "LOCK_MODE": "COMPLIANCE"}
     assert f["Concurrency"]["ReservedConcurrentExecutions"] == 5
 
 

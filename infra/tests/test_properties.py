@@ -47,7 +47,14 @@ def role_statement(t: R, sid: str) -> R:
 
 
 def rule_of(t: R, bucket: str, rule_id: str) -> R:
-    found = [r for r in props(t, bucket)["LifecycleConfiguration"]["Rules"] if r["Id"] == rule_id]
+    found = [r for r in props(t, bucket)["LifecycleConfiguration"]["Rules"] if r.get("Id") == rule_id]
+    assert len(found) == 1, rule_id
+    return found[0]
+
+
+def conditional_rule(t: R, rule_id: str) -> R:
+    found = [r["Fn::If"][1] for r in props(t, "BackupS3Bucket")["LifecycleConfiguration"]["Rules"]
+             if "Fn::If" in r and r["Fn::If"][1]["Id"] == rule_id]
     assert len(found) == 1, rule_id
     return found[0]
 
@@ -70,20 +77,47 @@ MUTATIONS: list[tuple[Callable[[R], None], str, Callable[[R], None]]] = [
      lambda t: delete(props(t, "BackupS3Bucket"), "VersioningConfiguration")),
     (P.check_backup_bucket_versioning, "versioning-suspended",
      lambda t: props(t, "BackupS3Bucket")["VersioningConfiguration"].update(Status="Suspended")),
-    (P.check_backup_bucket_lifecycle, "expiry-removed",
-     lambda t: delete(rule_of(t, "BackupS3Bucket", "ExpireOldBackups"), "ExpirationInDays")),
-    (P.check_backup_bucket_lifecycle, "expiry-hardcoded",
-     lambda t: rule_of(t, "BackupS3Bucket", "ExpireOldBackups").update(ExpirationInDays=30)),
+    (P.check_backup_bucket_lifecycle, "daily-expiry-removed",
+     lambda t: delete(rule_of(t, "BackupS3Bucket", "ExpireDailyBackups"), "ExpirationInDays")),
+    (P.check_backup_bucket_lifecycle, "daily-expiry-hardcoded",
+     lambda t: rule_of(t, "BackupS3Bucket", "ExpireDailyBackups").update(ExpirationInDays=30)),
     (P.check_backup_bucket_lifecycle, "prod-retention-changed",
      lambda t: t["Mappings"]["EnvironmentConfig"]["prod"].update(RetentionDays=3650)),
     (P.check_backup_bucket_lifecycle, "noncurrent-expiry-removed",
-     lambda t: delete(rule_of(t, "BackupS3Bucket", "ExpireOldBackups"), "NoncurrentVersionExpiration")),
+     lambda t: delete(rule_of(t, "BackupS3Bucket", "ExpireDailyBackups"), "NoncurrentVersionExpiration")),
+    (P.check_backup_bucket_lifecycle, "expiry-rule-disabled",
+     lambda t: rule_of(t, "BackupS3Bucket", "ExpireDailyBackups").update(Status="Disabled")),
+    (P.check_backup_bucket_lifecycle, "weekly-rule-untagged",
+     lambda t: delete(conditional_rule(t, "ExpireWeeklyBackups"), "TagFilters")),
+    (P.check_backup_bucket_lifecycle, "monthly-days-hardcoded",
+     lambda t: conditional_rule(t, "ExpireMonthlyBackups").update(ExpirationInDays=30)),
+    (P.check_backup_bucket_lifecycle, "yearly-rule-dropped",
+     lambda t: props(t, "BackupS3Bucket")["LifecycleConfiguration"].update(
+         Rules=[r for r in props(t, "BackupS3Bucket")["LifecycleConfiguration"]["Rules"]
+                if "Fn::If" not in r or r["Fn::If"][1]["Id"] != "ExpireYearlyBackups"])),
+    (P.check_backup_bucket_lifecycle, "yearly-days-short",
+     lambda t: t["Mappings"]["YearlyLifecycleDays"]["7"].update(Days=7 * 365 - 1)),
+    (P.check_backup_bucket_lifecycle, "monthly-count-missing",
+     lambda t: delete(t["Mappings"]["MonthlyLifecycleDays"], "84")),
+    (P.check_backup_bucket_lifecycle, "prefix-only-expiry-added",
+     lambda t: props(t, "BackupS3Bucket")["LifecycleConfiguration"]["Rules"].append(
+         {"Id": "ExpireEverything", "Status": "Enabled", "Prefix": "backups/", "ExpirationInDays": 30})),
+    (P.check_object_lock, "lock-always-on",
+     lambda t: props(t, "BackupS3Bucket").update(ObjectLockEnabled=True)),
+    (P.check_object_lock, "bucket-default-retention",
+     lambda t: props(t, "BackupS3Bucket").update(ObjectLockConfiguration={
+         "ObjectLockEnabled": "Enabled", "Rule": {"DefaultRetention": {"Mode": "COMPLIANCE", "Days": 30}}})),
+    (P.check_object_lock, "lock-mode-not-passed",
+     lambda t: delete(props(t, "BackupLambdaFunction")["Environment"]["Variables"], "LOCK_MODE")),
+    (P.check_role_least_privilege, "lock-permissions-unconditional",
+     lambda t: delete(t["Resources"]["LockedObjectsPolicy"], "Condition")),
+    (P.check_role_least_privilege, "bypass-governance-added",
+     lambda t: props(t, "LockedObjectsPolicy")["PolicyDocument"]["Statement"][0]["Action"].append(
+         "s3:BypassGovernanceRetention")),
     (P.check_backup_bucket_lifecycle, "abort-multipart-removed",
      lambda t: props(t, "BackupS3Bucket")["LifecycleConfiguration"].update(
          Rules=[r for r in props(t, "BackupS3Bucket")["LifecycleConfiguration"]["Rules"]
-                if r["Id"] != "AbortIncompleteMultipartUploads"])),
-    (P.check_backup_bucket_lifecycle, "expiry-rule-disabled",
-     lambda t: rule_of(t, "BackupS3Bucket", "ExpireOldBackups").update(Status="Disabled")),
+                if r.get("Id") != "AbortIncompleteMultipartUploads"])),
     (P.check_log_bucket_lifecycle, "log-expiry-removed",
      lambda t: delete(rule_of(t, "LoggingBucket", "ExpireAccessLogs"), "ExpirationInDays")),
     (P.check_public_access_blocked, "backup-block-public-policy-false",

@@ -19,14 +19,18 @@ SOURCES = [ROOT / "s3" / "src", ROOT / "host-lambda" / "src"]
 
 # SDK operation -> IAM actions it needs (with SSE-KMS on every object, and object tags).
 ACTIONS = {
-    "put_object": {"s3:PutObject", "s3:PutObjectTagging", "kms:GenerateDataKey"},
-    "create_multipart_upload": {"s3:PutObject", "s3:PutObjectTagging", "kms:GenerateDataKey"},
+    # With a lock mode, the x-amz-object-lock-* headers need PutObjectRetention.
+    "put_object": {"s3:PutObject", "s3:PutObjectTagging", "s3:PutObjectRetention", "kms:GenerateDataKey"},
+    "create_multipart_upload": {"s3:PutObject", "s3:PutObjectTagging", "s3:PutObjectRetention",
+                                "kms:GenerateDataKey"},
     "upload_part": {"s3:PutObject"},
     # Completing an SSE-KMS multipart upload decrypts the parts' data keys.
     "complete_multipart_upload": {"s3:PutObject", "kms:Decrypt"},
     "abort_multipart_upload": {"s3:AbortMultipartUpload"},
     "get_object": {"s3:GetObject", "kms:Decrypt"},
-    "head_object": {"s3:GetObject"},
+    # HeadObject reports the lock and legal hold only to callers allowed to read them.
+    "head_object": {"s3:GetObject", "s3:GetObjectRetention", "s3:GetObjectLegalHold"},
+    "get_object_tagging": {"s3:GetObjectTagging"},
     "list_objects_v2": {"s3:ListBucket"},
     "describe_key": {"kms:DescribeKey"},
     "put_metric_data": {"cloudwatch:PutMetricData"},
