@@ -66,8 +66,8 @@ pub enum HandlerError {
     Verify(#[from] VerifyError),
     /// A verification found problems; the response log and the metric carry the details.
     #[error(
-        "verification of {date} found {problems} problems (missing, extra, resized, altered or \
-         wrongly encrypted objects): {summary}"
+        "verification of {date} found {problems} problems (missing, extra, resized, altered, \
+         wrongly encrypted or under-locked objects): {summary}"
     )]
     VerificationFailed {
         /// The day verified.
@@ -228,6 +228,11 @@ pub fn fix(refusal: Refusal, of: Bucket) -> &'static str {
         }
         (_, Refusal::Invalid) => {
             "the request was refused as invalid; check BACKUP_BUCKET, BACKUP_PREFIX and KMS_KEY_ID"
+        }
+        (_, Refusal::LockNotEnabled) => {
+            "LOCK_MODE locks every object, and the bucket does not have Object Lock enabled: \
+             enable it on the bucket (the stack does when LockMode is not NONE) or set LOCK_MODE \
+             to NONE"
         }
     }
 }

@@ -95,5 +95,9 @@ pub(crate) fn fix(refusal: Refusal) -> &'static str {
             "the store refused the request as invalid: check --dest, --kms-key-id and \
              --endpoint-url"
         }
+        Refusal::LockNotEnabled => {
+            "--lock locks every object, and the bucket of --dest does not have Object Lock \
+             enabled: enable it on the bucket, or leave --lock out"
+        }
     }
 }

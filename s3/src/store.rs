@@ -86,6 +86,8 @@ pub enum Refusal {
     KmsKey,
     /// The request was refused as invalid (a bad bucket name, prefix or key id).
     Invalid,
+    /// An object lock was asked of a bucket without Object Lock enabled.
+    LockNotEnabled,
 }
 
 /// Why a store call failed, classified for the caller's decisions.
@@ -671,6 +673,15 @@ where
         ) => refused(c, Refusal::Denied),
         Some(c @ "NoSuchBucket") => refused(c, Refusal::NoSuchBucket),
         Some(c) if c.starts_with("KMS") || message.contains("KMS") => refused(c, Refusal::KmsKey),
+        // AWS: "Bucket is missing Object Lock Configuration"; moto: "...ObjectLockConfiguration".
+        Some(c @ "InvalidRequest")
+            if message
+                .replace(' ', "")
+                .to_ascii_lowercase()
+                .contains("objectlock") =>
+        {
+            refused(c, Refusal::LockNotEnabled)
+        }
         Some(c @ ("InvalidArgument" | "InvalidBucketName" | "InvalidRequest")) => {
             refused(c, Refusal::Invalid)
         }

@@ -59,7 +59,9 @@ fn block() -> String {
 fn the_template_carries_the_cores_lifecycle_days() {
     let path = template_path();
     let text = std::fs::read_to_string(&path).expect("infra/template.yaml");
-    let start = text.find(BEGIN).expect("the template has the generated block's BEGIN marker");
+    let start = text
+        .find(BEGIN)
+        .expect("the template has the generated block's BEGIN marker");
     let end = text[start..]
         .find(END)
         .map(|i| start + i + END.len())
@@ -91,6 +93,12 @@ fn the_stacks_ranges_fit_the_cores() {
     // Spot checks of what the block says.
     let b = block();
     assert!(b.contains("  WeeklyLifecycleDays:\n    '0': {Days: 1}\n    '1': {Days: 7}\n"));
-    assert!(b.contains("\n    '12': {Days: 366}\n"), "twelve months span up to 366 days");
-    assert!(b.contains("\n    '7': {Days: 2557}\n"), "seven years span up to 2557 days");
+    assert!(
+        b.contains("\n    '12': {Days: 366}\n"),
+        "twelve months span up to 366 days"
+    );
+    assert!(
+        b.contains("\n    '7': {Days: 2557}\n"),
+        "seven years span up to 2557 days"
+    );
 }
