@@ -80,6 +80,18 @@ impl Layout {
         format!("{}lease.json", self.day_prefix)
     }
 
+    /// `backups/{date}/legal-hold.json`: the record of the day's legal hold (set or cleared,
+    /// when, by which run): the manifest is immutable, so the hold is recorded beside it.
+    pub fn legal_hold_key(&self) -> String {
+        format!("{}legal-hold.json", self.day_prefix)
+    }
+
+    /// Whether a legal hold on the day covers the object at `key` (relative to the backup
+    /// root): every object of the day but its lease and its hold record, which are replaced.
+    pub fn is_held_with_day(&self, key: &str) -> bool {
+        key.starts_with(&self.day_prefix) && key != self.lease_key() && key != self.legal_hold_key()
+    }
+
     /// The path of a document below the day's `documents/` folder: the part of `key` after
     /// [`documents_prefix`](Self::documents_prefix), when `key` is one of this day's document
     /// keys. This is the one rule for keys from a manifest (untrusted input): the path is
@@ -329,6 +341,27 @@ mod tests {
         );
         assert_eq!(l.manifest_key(), "backups/2026-11-27/manifest.json");
         assert_eq!(l.lease_key(), "backups/2026-11-27/lease.json");
+        assert_eq!(l.legal_hold_key(), "backups/2026-11-27/legal-hold.json");
+    }
+
+    #[test]
+    fn a_legal_hold_covers_the_day_but_its_lease_and_record() {
+        let l = layout();
+        for held in [
+            "backups/2026-11-27/manifest.json",
+            "backups/2026-11-27/documents/a.txt",
+            "backups/2026-11-27/incomplete/r1.json",
+        ] {
+            assert!(l.is_held_with_day(held), "{held}");
+        }
+        for free in [
+            "backups/2026-11-27/lease.json",
+            "backups/2026-11-27/legal-hold.json",
+            "backups/2026-11-28/manifest.json",
+            "other/2026-11-27/manifest.json",
+        ] {
+            assert!(!l.is_held_with_day(free), "{free}");
+        }
     }
 
     #[test]

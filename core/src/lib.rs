@@ -56,8 +56,8 @@ pub use plan::{
     UploadPlan,
 };
 pub use retention::{
-    DayRetention, LockMode, ObjectLock, ObservedRetention, Retention, RetentionClass,
-    RetentionError, RetentionPolicy, Weekday,
+    DayRetention, LegalHoldRecord, LockMode, ObjectLock, ObservedRetention, Retention,
+    RetentionClass, RetentionError, RetentionPolicy, Weekday,
 };
 pub use verify::{
     ObservedEncryption, ObservedObject, StoreChecksum, VerifyPolicy, VerifyReport, read_sample,

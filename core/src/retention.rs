@@ -481,6 +481,34 @@ impl DayRetention {
     }
 }
 
+/// The record of a day's legal hold, written beside its manifest
+/// ([`Layout::legal_hold_key`](crate::Layout::legal_hold_key)) after the hold was set on, or
+/// cleared from, every object of the day.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LegalHoldRecord {
+    /// The day.
+    pub backup_date: BackupDate,
+    /// Whether the day is on hold.
+    pub on: bool,
+    /// When it was set or cleared.
+    pub at: Timestamp,
+    /// Who set or cleared it (a Lambda request id, a run id), when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub by: Option<String>,
+    /// The objects whose hold was set or cleared.
+    pub objects: u64,
+}
+
+impl LegalHoldRecord {
+    /// The record's JSON bytes.
+    pub fn to_json(&self) -> Vec<u8> {
+        let mut out = serde_json::to_vec_pretty(self).unwrap_or_default();
+        out.push(b'\n');
+        out
+    }
+}
+
 /// S3 Object Lock headers for one PUT: `x-amz-object-lock-mode` and
 /// `x-amz-object-lock-retain-until-date`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

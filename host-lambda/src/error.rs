@@ -6,6 +6,7 @@ use std::fmt;
 
 use docvault_core::manifest::CommittedError;
 use docvault_s3::executor::BackupError;
+use docvault_s3::hold::HoldError;
 use docvault_s3::lease::LeaseError;
 use docvault_s3::manifest::LoadError;
 use docvault_s3::restore::RestoreError;
@@ -64,6 +65,9 @@ pub enum HandlerError {
     /// A verification could not run (no backup in the window, an invalid manifest, the store).
     #[error(transparent)]
     Verify(#[from] VerifyError),
+    /// A day's legal hold could not be set or cleared.
+    #[error(transparent)]
+    Hold(#[from] HoldError),
     /// A verification found problems; the response log and the metric carry the details.
     #[error(
         "verification of {date} found {problems} problems (missing, extra, resized, altered, \
@@ -145,6 +149,8 @@ impl HandlerError {
                 .and_then(store_type)
                 .unwrap_or("Fatal.NotVerifiable"),
             Self::VerificationFailed { .. } => "Fatal.VerificationFailed",
+            Self::Hold(HoldError::Store(e)) => store_type(e).unwrap_or("Fatal.StoreRefused"),
+            Self::Hold(_) => "Fatal.NothingToHold",
             Self::Restore(e) => e
                 .store_error()
                 .and_then(store_type)
@@ -187,6 +193,7 @@ impl HandlerError {
         let (refusal, of) = match self {
             Self::Backup(e) => (e.store_error()?.refusal()?, Bucket::Backup),
             Self::Verify(e) => (e.store_error()?.refusal()?, Bucket::Backup),
+            Self::Hold(HoldError::Store(e)) => (e.refusal()?, Bucket::Backup),
             Self::Restore(e) => (e.store_error()?.refusal()?, Bucket::Restore),
             Self::Source { error, .. } => (error.refusal()?, Bucket::Source),
             _ => return None,
@@ -230,8 +237,8 @@ pub fn fix(refusal: Refusal, of: Bucket) -> &'static str {
             "the request was refused as invalid; check BACKUP_BUCKET, BACKUP_PREFIX and KMS_KEY_ID"
         }
         (_, Refusal::LockNotEnabled) => {
-            "LOCK_MODE locks every object, and the bucket does not have Object Lock enabled: \
-             enable it on the bucket (the stack does when LockMode is not NONE) or set LOCK_MODE \
+            "the bucket does not have Object Lock enabled, which LOCK_MODE and legal holds need: \
+             enable it on the bucket (the stack does when LockMode is not NONE), or set LOCK_MODE \
              to NONE"
         }
     }

@@ -4,8 +4,9 @@
 //! * `{"action": "backup", ...}`, or no `action` at all: a backup ([`BackupEvent`]). An
 //!   EventBridge scheduled event (`"source": "aws.events"`, `"detail-type": "Scheduled
 //!   Event"`) is one too, with the envelope's fields.
-//! * `{"action": "verify", ...}` ([`VerifyEvent`]) and `{"action": "restore", ...}`
-//!   ([`RestoreEvent`]).
+//! * `{"action": "verify", ...}` ([`VerifyEvent`]), `{"action": "restore", ...}`
+//!   ([`RestoreEvent`]) and `{"action": "legal_hold", "date": ..., "on": true|false}`
+//!   ([`LegalHoldEvent`]).
 //!
 //! Which day a backup takes is [`BackupEvent::day`]: the event's `date`; else the UTC day before
 //! its scheduled `time` (the day that just ended: a retry of the 02:00 event an hour later still
@@ -18,7 +19,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 /// The actions an event may name.
-pub const ACTIONS: [&str; 3] = ["backup", "verify", "restore"];
+pub const ACTIONS: [&str; 4] = ["backup", "verify", "restore", "legal_hold"];
 
 /// A parsed invocation event.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -30,6 +31,18 @@ pub enum Event {
     Verify(VerifyEvent),
     /// Restore a day, or one document.
     Restore(RestoreEvent),
+    /// Put a day on legal hold, or release it.
+    LegalHold(LegalHoldEvent),
+}
+
+/// `{"action": "legal_hold"}`: set or clear the legal hold on every object of a day.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LegalHoldEvent {
+    /// The day.
+    pub date: BackupDate,
+    /// `true` puts the day on hold, `false` releases it.
+    pub on: bool,
 }
 
 /// `{"action": "backup"}`: which day, and whether a day that has not ended may be sealed.
@@ -129,7 +142,8 @@ pub enum EventError {
     NotAnObject(String),
     /// An action this function does not know.
     #[error(
-        "event action {0} is not supported: use \"backup\" (the default), \"verify\" or \"restore\""
+        "event action {0} is not supported: use \"backup\" (the default), \"verify\", \
+         \"restore\" or \"legal_hold\""
     )]
     UnknownAction(String),
     /// A field is missing, unknown, or of the wrong kind.
@@ -376,5 +390,27 @@ mod tests {
                 ..VerifyEvent::default()
             })
         );
+    }
+
+    #[test]
+    fn legal_hold_events_name_the_day_and_the_state() {
+        let e = Event::parse(&json!({"action": "legal_hold", "date": "2026-11-27", "on": true}))
+            .unwrap();
+        assert_eq!(
+            e,
+            Event::LegalHold(LegalHoldEvent {
+                date: "2026-11-27".parse().unwrap(),
+                on: true,
+            })
+        );
+        for bad in [
+            json!({"action": "legal_hold", "date": "2026-11-27"}),
+            json!({"action": "legal_hold", "on": false}),
+            json!({"action": "legal_hold", "date": "2026-11-27", "on": "yes"}),
+            json!({"action": "legal_hold", "date": "2026-11-27", "on": true, "days": 3}),
+        ] {
+            let e = Event::parse(&bad).unwrap_err();
+            assert!(e.to_string().contains("legal_hold event"), "{e}");
+        }
     }
 }

@@ -20,6 +20,7 @@ pub mod backup;
 pub mod config;
 pub mod error;
 pub mod event;
+pub mod hold;
 pub mod kms;
 pub mod restore;
 pub mod source;
@@ -84,6 +85,7 @@ pub async fn handle<S: ObjectStore>(
         Event::Backup(e) => backup::handle(app, &e, invocation).await,
         Event::Verify(e) => verify::handle(app, &e, invocation.now).await,
         Event::Restore(e) => restore::handle(app, &e).await,
+        Event::LegalHold(e) => hold::handle(app, &e, invocation.now, &invocation.request_id).await,
     }
 }
 

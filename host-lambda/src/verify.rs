@@ -51,6 +51,7 @@ pub async fn handle<S: ObjectStore>(
         "verified": r.verified,
         "unverified": r.unverified.len(),
         "problems": v.problems(),
+        "legal_holds": r.legal_holds,
         "read_sampled": v.read_sampled,
         "requests": v.requests,
         "report": r,

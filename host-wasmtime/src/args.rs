@@ -60,6 +60,9 @@ pub(crate) enum Command {
     /// Restore a day, or one document, from a local backup set (read-only grant).
     #[command(after_help = EXIT_CODES)]
     Restore(RestoreArgs),
+    /// Put a day of an s3:// backup on legal hold (--on), or release it (--off): every object
+    /// of the day, then a record beside its manifest. The bucket needs Object Lock enabled.
+    Hold(HoldArgs),
     /// Run the guest with any arguments and explicit grants, as `wasmtime run` would, with the
     /// runner's limits: e.g. `run -- manifest --generate 500 --date 2026-11-27 --at ...`.
     #[command(after_help = EXIT_CODES)]
@@ -116,6 +119,34 @@ pub(crate) struct BackupArgs {
     pub(crate) s3: S3Args,
     #[command(flatten)]
     pub(crate) metrics: MetricsArgs,
+}
+
+#[derive(Debug, Args)]
+#[command(group(ArgGroup::new("state").required(true).args(["on", "off"])))]
+pub(crate) struct HoldArgs {
+    /// The backup: s3://BUCKET[/PREFIX].
+    #[arg(long, value_name = "S3URL")]
+    pub(crate) dest: String,
+    /// The day, YYYY-MM-DD.
+    #[arg(long)]
+    pub(crate) date: BackupDate,
+    /// Put the day on hold.
+    #[arg(long)]
+    pub(crate) on: bool,
+    /// Release the day's hold.
+    #[arg(long)]
+    pub(crate) off: bool,
+    /// Who asks (recorded with the hold, e.g. a case number).
+    #[arg(long, value_name = "TEXT")]
+    pub(crate) by: Option<String>,
+    /// Deployment environment (the hold record's tag).
+    #[arg(long = "env", default_value = "prod")]
+    pub(crate) environment: String,
+    /// Print the result as JSON on stdout.
+    #[arg(long)]
+    pub(crate) json: bool,
+    #[command(flatten)]
+    pub(crate) s3: S3Args,
 }
 
 /// How long the day is kept, and its S3 Object Lock (s3:// destinations).

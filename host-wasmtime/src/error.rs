@@ -96,8 +96,8 @@ pub(crate) fn fix(refusal: Refusal) -> &'static str {
              --endpoint-url"
         }
         Refusal::LockNotEnabled => {
-            "--lock locks every object, and the bucket of --dest does not have Object Lock \
-             enabled: enable it on the bucket, or leave --lock out"
+            "the bucket of --dest does not have Object Lock enabled, which --lock and legal holds \
+             need: enable it on the bucket, or leave --lock out"
         }
     }
 }

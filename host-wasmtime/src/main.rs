@@ -63,6 +63,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
         // Verify and restore from S3 need no guest.
         Command::Verify(args) if remote::is_s3(&args.dest) => remote::verify::verify(&args),
         Command::Restore(args) if remote::is_s3(&args.dest) => remote::restore::restore(&args),
+        Command::Hold(args) => remote::hold::hold(&args),
         command => {
             let guest = guest::load(sandbox)?;
             match command {
@@ -70,6 +71,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 Command::Verify(args) => local::verify(&guest, limits, &args),
                 Command::Restore(args) => local::restore(&guest, limits, &args),
                 Command::Backup(args) => backup(&guest, limits, &args, started),
+                Command::Hold(args) => remote::hold::hold(&args),
             }
         }
     }

@@ -6,6 +6,7 @@ scans, the runner uploads through the Lambda's executor) against moto (SSE-KMS) 
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import hashlib
 import json
 import os
@@ -469,3 +470,45 @@ def test_s3_restore_is_byte_identical_and_refuses_tampered_objects(runner, s3s, 
     assert not (again / "finance" / "2026" / "q1-report.pdf").exists()
     for folder in (again / "hr", again / "finance" / "2026"):
         assert not [p for p in folder.iterdir() if "docvault-restore" in p.name]
+
+
+def test_s3_backup_with_retention_locks_tags_and_holds_the_day(runner, moto, tmp_path):
+    s3 = s3_client(moto)
+    bucket = f"docvault-locked-{uuid.uuid4().hex[:10]}"
+    s3.create_bucket(Bucket=bucket, ObjectLockEnabledForBucket=True)
+    # Yesterday, so that the locks end in the future for moto's clock.
+    now = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+    date = str((now - dt.timedelta(days=1)).date())
+    s3_args = ["--endpoint-url", moto, "--path-style", "--kms-key-id", "none"]
+    result = runner(["backup", "--generate", "8", "--dest", f"s3://{bucket}", "--date", date,
+                     "--at", now.strftime("%Y-%m-%dT%H:%M:%SZ"), "--keep-daily", "30", "--keep-monthly", "12",
+                     "--lock", "compliance", *s3_args, "--json", "-q"], env=MOTO_ENV).ok().json()
+    assert result["status"] == "complete", result
+    prefix = f"backups/{date}/"
+    manifest = json.loads(s3.get_object(Bucket=bucket, Key=prefix + "manifest.json")["Body"].read())
+    retention = manifest["retention"]
+    assert retention["lock_mode"] == "compliance" and retention["legal_hold"] is False
+    assert retention["class"] == ("monthly" if date.endswith("-01") else "daily")
+    lock_end = dt.datetime.combine(dt.date.fromisoformat(retention["retain_until"]) + dt.timedelta(days=1),
+                                   dt.time(), dt.timezone.utc)
+    keys = [d["object_key"] for d in manifest["documents"]] + [prefix + "manifest.json"]
+    for key in keys:
+        head = s3.head_object(Bucket=bucket, Key=key)
+        assert (head["ObjectLockMode"], head["ObjectLockRetainUntilDate"]) == ("COMPLIANCE", lock_end), key
+        tags = {t["Key"]: t["Value"] for t in s3.get_object_tagging(Bucket=bucket, Key=key)["TagSet"]}
+        assert tags["Retention"] == retention["class"], key
+
+    held = runner(["hold", "--dest", f"s3://{bucket}", "--date", date, "--on", "--by", "case-42", *s3_args,
+                   "--json"], env=MOTO_ENV).ok().json()
+    assert (held["on"], held["objects"]) == (True, 9)
+    assert all(s3.get_object_legal_hold(Bucket=bucket, Key=k)["LegalHold"]["Status"] == "ON" for k in keys)
+    checked = runner(["verify", "--dest", f"s3://{bucket}", "--date", date, *s3_args, "--json"],
+                     env=MOTO_ENV).ok().json()
+    assert checked["clean"] and checked["report"]["legal_holds"] == 8, checked
+    runner(["hold", "--dest", f"s3://{bucket}", "--date", date, "--off", *s3_args], env=MOTO_ENV).ok()
+    assert all(s3.get_object_legal_hold(Bucket=bucket, Key=k)["LegalHold"]["Status"] == "OFF" for k in keys)
+
+    # Retention flags on a local destination are refused with where they apply.
+    local = runner(["backup", "--generate", "2", "--dest", str(tmp_path / "vault"), "--date", date,
+                    "--keep-daily", "7"])
+    assert local.code == 2 and "apply to s3:// destinations" in local.err, local.err

@@ -313,7 +313,8 @@ EXPECTED_ACTIONS = {
     "ReadSourceObjects": {"s3:GetObject"},
     "ListSourcePrefix": {"s3:ListBucket"},
     "WriteRestoredObjects": {"s3:PutObject", "s3:PutObjectTagging", "s3:AbortMultipartUpload"},
-    "LockBackupObjects": {"s3:PutObjectRetention", "s3:GetObjectRetention", "s3:GetObjectLegalHold"},
+    "LockBackupObjects": {"s3:PutObjectRetention", "s3:GetObjectRetention", "s3:GetObjectLegalHold",
+                          "s3:PutObjectLegalHold"},
     "PutMetricsInBackupNamespace": {"cloudwatch:PutMetricData"},
 }
 

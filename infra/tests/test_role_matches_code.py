@@ -31,6 +31,7 @@ ACTIONS = {
     # HeadObject reports the lock and legal hold only to callers allowed to read them.
     "head_object": {"s3:GetObject", "s3:GetObjectRetention", "s3:GetObjectLegalHold"},
     "get_object_tagging": {"s3:GetObjectTagging"},
+    "put_object_legal_hold": {"s3:PutObjectLegalHold"},
     "list_objects_v2": {"s3:ListBucket"},
     "describe_key": {"kms:DescribeKey"},
     "put_metric_data": {"cloudwatch:PutMetricData"},

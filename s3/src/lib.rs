@@ -15,6 +15,7 @@
 //! * [`executor`]: a backup run against a store, manifest last, create-only.
 //! * [`lease`]: the day's lease, so two runs of one day never write at once.
 //! * [`manifest`]: loading a day's committed manifest.
+//! * [`hold`]: legal hold on a whole day, and its record.
 //! * [`verify`]: a stored day checked from S3's stored checksums, with an optional read sample.
 //! * [`restore`]: restores, every body checked as it streams.
 //! * [`stream`]: checked and hashed streams.
@@ -24,6 +25,7 @@
 //! * `memory` (feature `test-util`): an in-memory store that fails as told, for tests.
 
 pub mod executor;
+pub mod hold;
 pub mod lease;
 pub mod manifest;
 #[cfg(any(test, feature = "test-util"))]

@@ -27,6 +27,8 @@ pub struct MemObject {
     pub put: ObjectPut,
     /// Its entity tag.
     pub etag: String,
+    /// Whether it is under legal hold.
+    pub legal_hold: bool,
 }
 
 /// What to do wrong, and when.
@@ -109,6 +111,7 @@ impl MemoryStore {
                 body: Bytes::copy_from_slice(body),
                 put,
                 etag,
+                legal_hold: false,
             },
         );
     }
@@ -178,6 +181,7 @@ impl ObjectStore for MemoryStore {
                     body,
                     put: put.clone(),
                     etag: etag.clone(),
+                    legal_hold: false,
                 },
             );
         }
@@ -233,10 +237,18 @@ impl ObjectStore for MemoryStore {
             retention: ObservedRetention {
                 lock_mode: o.put.lock.map(|l| l.mode).unwrap_or_default(),
                 retain_until: o.put.lock.map(|l| l.retain_until),
-                legal_hold: false,
+                legal_hold: o.legal_hold,
                 class_tag: None,
             },
         }))
+    }
+
+    async fn set_legal_hold(&self, key: &str, on: bool) -> Result<bool, StoreError> {
+        Ok(self
+            .objects()
+            .get_mut(key)
+            .map(|o| o.legal_hold = on)
+            .is_some())
     }
 
     async fn tags(&self, key: &str) -> Result<Option<BTreeMap<String, String>>, StoreError> {

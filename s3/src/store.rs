@@ -17,7 +17,7 @@ use std::sync::Arc;
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::primitives::{ByteStream, DateTime};
 use aws_sdk_s3::types::{
-    ChecksumAlgorithm, ChecksumMode, CompletedMultipartUpload, CompletedPart,
+    ChecksumAlgorithm, ChecksumMode, CompletedMultipartUpload, CompletedPart, ObjectLockLegalHold,
     ObjectLockLegalHoldStatus, ObjectLockMode, ServerSideEncryption,
 };
 use bytes::{Bytes, BytesMut};
@@ -161,6 +161,13 @@ pub trait ObjectStore: Clone + Send + Sync + 'static {
         &self,
         key: &str,
     ) -> impl Future<Output = Result<Option<ObjectInfo>, StoreError>> + Send;
+    /// Sets or clears the legal hold on the object's current version; `false` when it does not
+    /// exist.
+    fn set_legal_hold(
+        &self,
+        key: &str,
+        on: bool,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
     /// The object's tags, in key order; `None` when it does not exist.
     fn tags(
         &self,
@@ -300,6 +307,27 @@ impl ObjectStore for S3Store {
                 },
             })),
             Err(e) if is_not_found(&e) => Ok(None),
+            Err(e) => Err(classify(e)),
+        }
+    }
+
+    async fn set_legal_hold(&self, key: &str, on: bool) -> Result<bool, StoreError> {
+        let status = if on {
+            ObjectLockLegalHoldStatus::On
+        } else {
+            ObjectLockLegalHoldStatus::Off
+        };
+        match self
+            .client
+            .put_object_legal_hold()
+            .bucket(&self.bucket)
+            .key(key)
+            .legal_hold(ObjectLockLegalHold::builder().status(status).build())
+            .send()
+            .await
+        {
+            Ok(_) => Ok(true),
+            Err(e) if is_not_found(&e) => Ok(false),
             Err(e) => Err(classify(e)),
         }
     }

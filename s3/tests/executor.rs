@@ -730,3 +730,80 @@ async fn a_retained_day_is_locked_and_tagged_and_verify_finds_an_object_that_los
             .contains("retention   backups/2026-11-27/documents/invoice_0005.csv: required compliance lock until 2026-12-04T00:00:00Z, class tag `daily`")
     );
 }
+
+#[tokio::test]
+async fn a_legal_hold_covers_every_object_of_the_day_and_is_recorded() {
+    use docvault_core::verify::VerifyPolicy;
+    use docvault_s3::hold::{HoldError, set_day_hold};
+    use docvault_s3::verify::{VerifyOptions, verify_day};
+    let store = MemoryStore::new();
+    backup(&store, 5).await.unwrap();
+    let date = DATE.parse().unwrap();
+    let at: Timestamp = "2026-12-01T09:00:00Z".parse().unwrap();
+    let on = set_day_hold(
+        &store,
+        &options(),
+        date,
+        true,
+        at,
+        Some("audit-17".into()),
+        4,
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        (on.objects, on.on),
+        (6, true),
+        "five documents and the manifest"
+    );
+    {
+        let objects = store.objects();
+        for (key, object) in objects.iter() {
+            let expected = !key.ends_with("lease.json") && !key.ends_with("legal-hold.json");
+            assert_eq!(object.legal_hold, expected, "{key}");
+        }
+        let record: serde_json::Value =
+            serde_json::from_slice(&objects[&on.record_key].body).unwrap();
+        assert_eq!(
+            record,
+            serde_json::json!({"backup_date": DATE, "on": true, "at": "2026-12-01T09:00:00Z",
+                               "by": "audit-17", "objects": 6})
+        );
+    }
+    let check = VerifyOptions {
+        prefix: KeyPrefix::ROOT,
+        date,
+        policy: VerifyPolicy::default(),
+        read_fraction: 0.0,
+        concurrency: 4,
+        manifest_limit: 1 << 30,
+    };
+    let held = verify_day(&store, &check).await.unwrap();
+    assert!(held.report.is_clean());
+    assert_eq!(
+        held.report.legal_holds, 5,
+        "verify reports the held documents"
+    );
+    assert!(
+        held.report
+            .render_text("the day")
+            .contains("5 under legal hold")
+    );
+
+    let off = set_day_hold(&store, &options(), date, false, at, None, 4)
+        .await
+        .unwrap();
+    assert_eq!((off.objects, off.on), (6, false));
+    assert!(store.objects().values().all(|o| !o.legal_hold));
+    assert_eq!(
+        verify_day(&store, &check).await.unwrap().report.legal_holds,
+        0
+    );
+
+    let other = "2026-10-01".parse().unwrap();
+    let nothing = set_day_hold(&store, &options(), other, true, at, None, 4).await;
+    assert!(
+        matches!(nothing, Err(HoldError::NothingToHold { .. })),
+        "{nothing:?}"
+    );
+}

@@ -263,6 +263,30 @@ pub fn lease_put(
     }
 }
 
+/// The PUT of a day's legal-hold record: tagged with the day's class so it leaves with the day,
+/// never locked (it is replaced when the hold changes; versioning keeps each one).
+pub fn legal_hold_put(options: &PlanOptions, date: BackupDate, body: &[u8]) -> ObjectPut {
+    ObjectPut {
+        key: options.prefix.join(&Layout::new(date).legal_hold_key()),
+        content_type: "application/json".to_owned(),
+        content_length: body.len() as u64,
+        checksum_sha256: Sha256Digest::of(body).to_base64(),
+        metadata: BTreeMap::new(),
+        tagging: tagging(
+            &[
+                ("Type", "LegalHoldRecord"),
+                ("Environment", options.environment.as_str()),
+            ],
+            options.day_retention(date).as_ref(),
+        ),
+        encryption: options.encryption.clone(),
+        if_none_match: false,
+        if_match: None,
+        lock: None,
+        parts: None,
+    }
+}
+
 /// The run label used in report keys: the run id when it is key-safe, else the timestamp.
 fn run_label(manifest: &Manifest) -> String {
     match &manifest.run_id {

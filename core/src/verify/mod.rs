@@ -378,6 +378,9 @@ impl VerifyReport {
         if self.verified_by_read > 0 {
             let _ = write!(text, " ({} read back and re-hashed)", self.verified_by_read);
         }
+        if self.legal_holds > 0 {
+            let _ = write!(text, ", {} under legal hold", self.legal_holds);
+        }
         let unverified = if self.require_stored_checksums {
             0
         } else {

@@ -121,6 +121,35 @@ def test_a_lock_without_object_lock_on_the_bucket_fails_the_run_and_names_it(s3,
     message = result.payload["errorMessage"]
     assert result.error_type == "Fatal.StoreRefused", result.payload
     assert "0 documents stored, 12 failed or not attempted" in message, message
-    assert "the bucket does not have Object Lock enabled" in message and "LOCK_MODE to NONE" in message, message
+    assert "the bucket does not have Object Lock enabled" in message and "set LOCK_MODE to NONE" in message, message
     assert s3.list_objects_v2(Bucket=bucket, Prefix="backups/").get("KeyCount", 0) <= 2, \
         "nothing but the lease and the incomplete-run report is written"
+
+
+def test_a_legal_hold_is_set_and_released_on_every_object_of_the_day(s3, locked_bucket, key_arn, start_lambda):
+    fn = start_lambda(env(locked_bucket, key_arn, "GOVERNANCE"))
+    prefix, m = backed_up_day(s3, locked_bucket, fn)
+    keys = [d["object_key"] for d in m["documents"]] + [prefix + "manifest.json"]
+    held = fn.invoke({"action": "legal_hold", "date": m["backup_date"], "on": True})
+    assert held.ok, held.payload
+    assert (held.payload["on"], held.payload["objects"]) == (True, 13)
+    for key in keys:
+        assert s3.get_object_legal_hold(Bucket=locked_bucket, Key=key)["LegalHold"]["Status"] == "ON", key
+    record = json.loads(s3.get_object(Bucket=locked_bucket, Key=prefix + "legal-hold.json")["Body"].read())
+    assert record["on"] is True and record["objects"] == 13 and record["by"] == held.request_id
+    # On hold, even the governance bypass cannot delete a version.
+    doc = keys[0]
+    version = s3.head_object(Bucket=locked_bucket, Key=doc)["VersionId"]
+    with pytest.raises(ClientError):
+        s3.delete_object(Bucket=locked_bucket, Key=doc, VersionId=version, BypassGovernanceRetention=True)
+    verify = fn.invoke({"action": "verify", "date": m["backup_date"]})
+    assert verify.ok and verify.payload["legal_holds"] == 12, verify.payload
+
+    released = fn.invoke({"action": "legal_hold", "date": m["backup_date"], "on": False})
+    assert released.ok and released.payload["on"] is False, released.payload
+    for key in keys:
+        assert s3.get_object_legal_hold(Bucket=locked_bucket, Key=key)["LegalHold"]["Status"] == "OFF", key
+    assert fn.invoke({"action": "verify", "date": m["backup_date"]}).payload["legal_holds"] == 0
+
+    nothing = fn.invoke({"action": "legal_hold", "date": "2020-01-01", "on": True})
+    assert not nothing.ok and nothing.error_type == "Fatal.NothingToHold", nothing.payload
