@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use clap::{ArgGroup, Args, Parser, Subcommand};
-use docvault_core::{BackupDate, Label, Timestamp};
+use docvault_core::{BackupDate, Label, RetentionPolicy, Timestamp, Weekday};
 
 use crate::error::EXIT_CODES;
 
@@ -54,6 +54,26 @@ pub(crate) enum Command {
     /// Restore a day, or one document, byte for byte, checking every checksum.
     #[command(after_help = EXIT_CODES)]
     Restore(RestoreArgs),
+    /// Delete the days a retention policy no longer keeps (shows what it would delete unless
+    /// --yes is given).
+    #[command(
+        long_about = "Decide, for every day of the backup set, whether the retention policy \
+                      keeps it on --today (default: today, UTC): the last --keep-daily days, \
+                      and the first backup of each of the last --keep-weekly weeks (on \
+                      --weekly-on), --keep-monthly months and --keep-yearly years. A day is \
+                      also kept while its manifest's own retain_until has not passed, and while \
+                      it is on legal hold (`docvault hold`). Without --yes nothing is deleted: \
+                      the decisions are printed. With --yes each day to go first loses its \
+                      manifest (moved to pruning.json), then its documents and the rest, so an \
+                      interrupted prune never leaves a manifest naming deleted files; run it \
+                      again to finish.",
+        after_help = EXIT_CODES
+    )]
+    Prune(PruneArgs),
+    /// Put a day of a backup set on legal hold (--on) or release it (--off): a held day is
+    /// never pruned.
+    #[command(after_help = EXIT_CODES)]
+    Hold(HoldArgs),
 }
 
 #[derive(Debug, Args)]
@@ -203,4 +223,62 @@ pub(crate) struct RestoreArgs {
     /// No progress lines on stderr.
     #[arg(long, short)]
     pub(crate) quiet: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct PruneArgs {
+    /// Backup root (the --dest of the backups).
+    #[arg(long, value_name = "DIR")]
+    pub(crate) dest: PathBuf,
+    /// Keep the last N daily backups (1 to 3650).
+    #[arg(long, value_name = "N",
+          value_parser = clap::value_parser!(u32).range(1..=i64::from(RetentionPolicy::MAX_DAILY)))]
+    pub(crate) keep_daily: u32,
+    /// Keep the first backup of each of the last N weeks (0 to 520).
+    #[arg(long, value_name = "N", default_value_t = 0,
+          value_parser = clap::value_parser!(u32).range(0..=i64::from(RetentionPolicy::MAX_WEEKLY)))]
+    pub(crate) keep_weekly: u32,
+    /// Keep the first backup of each of the last N months (0 to 1200).
+    #[arg(long, value_name = "N", default_value_t = 0,
+          value_parser = clap::value_parser!(u32).range(0..=i64::from(RetentionPolicy::MAX_MONTHLY)))]
+    pub(crate) keep_monthly: u32,
+    /// Keep the first backup of each of the last N years (0 to 100).
+    #[arg(long, value_name = "N", default_value_t = 0,
+          value_parser = clap::value_parser!(u32).range(0..=i64::from(RetentionPolicy::MAX_YEARLY)))]
+    pub(crate) keep_yearly: u32,
+    /// The weekday whose backup is the week's weekly.
+    #[arg(long, value_name = "DAY", default_value_t = Weekday::Sunday)]
+    pub(crate) weekly_on: Weekday,
+    /// The day to decide on, YYYY-MM-DD (default: today, UTC, from the host clock).
+    #[arg(long)]
+    pub(crate) today: Option<BackupDate>,
+    /// Delete. Without it, only print what would be deleted.
+    #[arg(long)]
+    pub(crate) yes: bool,
+    /// Print the result as JSON on stdout.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+#[derive(Debug, Args)]
+#[command(group(ArgGroup::new("state").required(true).args(["on", "off"])))]
+pub(crate) struct HoldArgs {
+    /// Backup root (the --dest of the backups).
+    #[arg(long, value_name = "DIR")]
+    pub(crate) dest: PathBuf,
+    /// The day, YYYY-MM-DD.
+    #[arg(long)]
+    pub(crate) date: BackupDate,
+    /// Put the day on hold.
+    #[arg(long)]
+    pub(crate) on: bool,
+    /// Release the day's hold.
+    #[arg(long)]
+    pub(crate) off: bool,
+    /// Who asks (recorded with the hold, e.g. a case number).
+    #[arg(long, value_name = "TEXT")]
+    pub(crate) by: Option<String>,
+    /// When, RFC 3339 (default: now).
+    #[arg(long, value_name = "RFC3339")]
+    pub(crate) at: Option<Timestamp>,
 }

@@ -24,6 +24,7 @@ mod error;
 mod inspect;
 mod output;
 mod progress;
+mod prune;
 mod restore;
 mod source;
 mod stream;
@@ -133,6 +134,30 @@ fn run(cli: Cli, clock: &mut Clock) -> Result<(), CliError> {
             date: args.date,
             json: args.json,
             quiet: args.quiet,
+        }),
+        Command::Prune(args) => {
+            let policy = docvault_core::RetentionPolicy::new(
+                args.keep_daily,
+                args.keep_weekly,
+                args.keep_monthly,
+                args.keep_yearly,
+                args.weekly_on,
+            )
+            .map_err(|e| CliError::Usage(e.to_string()))?;
+            prune::prune(&prune::PruneRequest {
+                dest: args.dest,
+                policy,
+                today: args.today.unwrap_or_else(|| clock.now().date()),
+                yes: args.yes,
+                json: args.json,
+            })
+        }
+        Command::Hold(args) => prune::hold(&prune::HoldRequest {
+            dest: args.dest,
+            date: args.date,
+            on: args.on,
+            by: args.by,
+            at: args.at.unwrap_or_else(|| clock.now()),
         }),
         Command::Restore(args) => restore::restore(&restore::Request {
             dest: args.dest,

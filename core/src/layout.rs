@@ -86,6 +86,13 @@ impl Layout {
         format!("{}legal-hold.json", self.day_prefix)
     }
 
+    /// `backups/{date}/pruning.json`: where a prune moves the day's manifest before it deletes
+    /// the day, so that an interrupted prune never leaves a manifest naming deleted documents
+    /// ([`crate::prune`]).
+    pub fn pruning_key(&self) -> String {
+        format!("{}pruning.json", self.day_prefix)
+    }
+
     /// Whether a legal hold on the day covers the object at `key` (relative to the backup
     /// root): every object of the day but its lease and its hold record, which are replaced.
     pub fn is_held_with_day(&self, key: &str) -> bool {

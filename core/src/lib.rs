@@ -16,6 +16,7 @@
 //! * [`day`]: which day a run backs up, and which days may be backed up.
 //! * [`metrics`]: the spec's CloudWatch metrics as data, as EMF and as Prometheus text.
 //! * [`verify`]: a stored day compared with its manifest; the one object-identity rule.
+//! * [`prune`]: which stored days a policy lets go, and in which order a day is deleted.
 //! * [`retention`]: how long each day is kept (daily, weekly, monthly, yearly) and its S3 lock.
 //! * [`restore`]: which documents a restore copies, to which safe relative paths.
 //! * [`report`]: the backup report hosts print and read back.
@@ -34,6 +35,7 @@ pub mod manifest;
 pub mod metrics;
 pub mod model;
 pub mod plan;
+pub mod prune;
 pub mod report;
 pub mod restore;
 pub mod retention;

@@ -285,6 +285,17 @@ impl Root {
         self.temp_file(&dir)
     }
 
+    /// Renames the entry at `from` to `to` (both below the root), replacing a file at `to`;
+    /// links are moved themselves, never followed.
+    ///
+    /// # Errors
+    /// A link on the way to either, or the rename fails.
+    pub fn rename(&self, from: &str, to: &str) -> io::Result<()> {
+        let (from_dir, from_name) = self.parent_of(from)?;
+        let (to_dir, to_name) = self.parent_of(to)?;
+        sys::rename(&from_dir, from_name, &to_dir, to_name)
+    }
+
     /// Removes the file (or link) at `rel`; a link is removed itself, never followed.
     ///
     /// # Errors

@@ -129,8 +129,9 @@ fn backup(
         remote::backup::backup(guest, limits, args, input, started)
     } else if args.retention.keep_daily.is_some() {
         Err(Failure::Usage(
-            "--keep-daily and the other retention flags apply to s3:// destinations; for a \
-             local backup set, keep days with `prune --dest DIR --keep-daily N ...`"
+            "--keep-daily and the other retention flags apply to s3:// destinations; a local \
+             backup set keeps days with `docvault prune --dest DIR --keep-daily N ...` (or \
+             `docvault-wasmtime run --dir DIR::/v -- prune --dest /v --keep-daily N ...`)"
                 .into(),
         ))
     } else {

@@ -1,0 +1,282 @@
+//! `prune` and `hold` on a local backup set: the core decides which days a retention policy
+//! lets go ([`docvault_core::prune`]); this file reads what each day holds, asks, and deletes
+//! through the vault's [`docvault_fs::Root`] (never outside it, never through a link), each day
+//! under its lock so that a backup of the same day cannot run meanwhile.
+
+use std::fmt::Write as _;
+use std::io;
+use std::path::PathBuf;
+
+use docvault_core::prune::{Decision, KeepReason, StoredDay, decide};
+use docvault_core::{BackupDate, Layout, LegalHoldRecord, Manifest, RetentionPolicy, Timestamp};
+use serde::Serialize;
+
+use docvault_fs::Kind;
+
+use crate::error::CliError;
+use crate::output;
+use crate::vault::{MANIFEST_LIMIT, Vault, day_dir};
+
+/// The largest legal-hold record read.
+const HOLD_LIMIT: u64 = 1 << 16;
+
+/// What `prune` was asked.
+pub(crate) struct PruneRequest {
+    pub(crate) dest: PathBuf,
+    pub(crate) policy: RetentionPolicy,
+    pub(crate) today: BackupDate,
+    pub(crate) yes: bool,
+    pub(crate) json: bool,
+}
+
+/// One day's outcome.
+#[derive(Debug, Serialize)]
+struct DayOutcome {
+    date: BackupDate,
+    #[serde(flatten)]
+    decision: Decision,
+    /// Whether the day was deleted (only with `--yes`).
+    deleted: bool,
+}
+
+/// `prune`'s result.
+#[derive(Debug, Serialize)]
+struct PruneReport {
+    command: &'static str,
+    dest: String,
+    today: BackupDate,
+    dry_run: bool,
+    kept: usize,
+    deleted: usize,
+    to_delete: usize,
+    days: Vec<DayOutcome>,
+}
+
+/// Runs `prune`.
+pub(crate) fn prune(request: &PruneRequest) -> Result<(), CliError> {
+    let vault = Vault::open(&request.dest)?;
+    let days = stored_days(&vault)?;
+    let decisions = decide(&request.policy, request.today, &days);
+    let mut outcomes = Vec::with_capacity(decisions.len());
+    for (date, decision) in decisions {
+        let deleted = if decision == Decision::Delete && request.yes {
+            delete_day(&vault, date)?;
+            true
+        } else {
+            false
+        };
+        outcomes.push(DayOutcome {
+            date,
+            decision,
+            deleted,
+        });
+    }
+    let to_delete = outcomes
+        .iter()
+        .filter(|o| o.decision == Decision::Delete)
+        .count();
+    let report = PruneReport {
+        command: "prune",
+        dest: request.dest.display().to_string(),
+        today: request.today,
+        dry_run: !request.yes,
+        kept: outcomes.len() - to_delete,
+        deleted: outcomes.iter().filter(|o| o.deleted).count(),
+        to_delete,
+        days: outcomes,
+    };
+    output::emit(request.json, &render(&report), &report)
+}
+
+/// Every day folder under `backups/`, with what the decision needs.
+fn stored_days(vault: &Vault) -> Result<Vec<StoredDay>, CliError> {
+    let entries = match vault.root().read_dir("backups") {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => {
+            return Err(CliError::io(format!(
+                "listing {}",
+                vault.display("backups")
+            ))(e));
+        }
+    };
+    let mut days = Vec::new();
+    for entry in entries {
+        // Only day folders; anything else under backups/ is not this command's.
+        let Some(date) = entry
+            .name
+            .to_str()
+            .and_then(|n| n.parse::<BackupDate>().ok())
+        else {
+            continue;
+        };
+        if entry.kind != Kind::Dir {
+            continue;
+        }
+        let layout = Layout::new(date);
+        let (retention, readable) = match vault
+            .root()
+            .read_limited(&layout.manifest_key(), MANIFEST_LIMIT)
+        {
+            Ok(bytes) => match Manifest::from_committed(&bytes, date) {
+                Ok(m) => (m.retention, true),
+                Err(_) => (None, false),
+            },
+            Err(e) if e.kind() == io::ErrorKind::NotFound => (None, true),
+            Err(_) => (None, false),
+        };
+        days.push(StoredDay {
+            date,
+            retention,
+            held: held(vault, date)?,
+            readable,
+        });
+    }
+    Ok(days)
+}
+
+/// Whether the day's legal-hold record says it is on hold. A record that cannot be read is a
+/// hold: nothing is deleted on a guess.
+fn held(vault: &Vault, date: BackupDate) -> Result<bool, CliError> {
+    let key = Layout::new(date).legal_hold_key();
+    match vault.root().read_limited(&key, HOLD_LIMIT) {
+        Ok(bytes) => Ok(serde_json::from_slice::<LegalHoldRecord>(&bytes).map_or(true, |r| r.on)),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
+        Err(_) => Ok(true),
+    }
+}
+
+/// Deletes one day, manifest first (moved off its commit key), under the day's lock.
+fn delete_day(vault: &Vault, date: BackupDate) -> Result<(), CliError> {
+    let _lock = vault.lock_day(date)?;
+    let layout = Layout::new(date);
+    let manifest = layout.manifest_key();
+    let root = vault.root();
+    if root
+        .metadata(&manifest)
+        .map_err(CliError::io(format!(
+            "examining {}",
+            vault.display(&manifest)
+        )))?
+        .is_some()
+    {
+        let pruning = layout.pruning_key();
+        root.rename(&manifest, &pruning)
+            .map_err(CliError::io(format!(
+                "moving {} aside",
+                vault.display(&manifest)
+            )))?;
+        root.sync_dir(&day_dir(date));
+    }
+    let documents = layout.documents_prefix();
+    let documents = documents.trim_end_matches('/');
+    root.remove_dir_all(documents)
+        .map_err(CliError::io(format!(
+            "deleting {} (the day has no manifest now; run prune again to finish it)",
+            vault.display(documents)
+        )))?;
+    let day = day_dir(date);
+    root.remove_dir_all(&day).map_err(CliError::io(format!(
+        "deleting {} (the day has no manifest now; run prune again to finish it)",
+        vault.display(&day)
+    )))
+}
+
+fn render(report: &PruneReport) -> String {
+    let mut text = String::new();
+    for day in &report.days {
+        let what = match day.decision {
+            Decision::Delete if day.deleted => "deleted".to_owned(),
+            Decision::Delete => "would delete".to_owned(),
+            Decision::Keep(KeepReason::Policy {
+                class,
+                retain_until,
+            }) => format!("keep        {class}, until {retain_until}"),
+            Decision::Keep(KeepReason::Manifest { retain_until }) => {
+                format!("keep        its manifest keeps it until {retain_until}")
+            }
+            Decision::Keep(KeepReason::LegalHold) => "keep        on legal hold".to_owned(),
+            Decision::Keep(KeepReason::Unreadable) => {
+                "keep        its manifest cannot be read: check it with `docvault verify`"
+                    .to_owned()
+            }
+        };
+        let _ = writeln!(text, "{}  {what}", day.date);
+    }
+    let _ = writeln!(
+        text,
+        "prune of {} on {}: {} days kept, {} {}",
+        report.dest,
+        report.today,
+        report.kept,
+        if report.dry_run {
+            report.to_delete
+        } else {
+            report.deleted
+        },
+        if report.dry_run {
+            "would be deleted (nothing was deleted: add --yes to delete them)"
+        } else {
+            "deleted"
+        }
+    );
+    text
+}
+
+/// What `hold` was asked.
+pub(crate) struct HoldRequest {
+    pub(crate) dest: PathBuf,
+    pub(crate) date: BackupDate,
+    pub(crate) on: bool,
+    pub(crate) by: Option<String>,
+    pub(crate) at: Timestamp,
+}
+
+/// Runs `hold`: writes the day's legal-hold record (a local backup set has no per-file holds;
+/// `prune` reads the record).
+pub(crate) fn hold(request: &HoldRequest) -> Result<(), CliError> {
+    let vault = Vault::open(&request.dest)?;
+    let layout = Layout::new(request.date);
+    let day = day_dir(request.date);
+    if vault
+        .root()
+        .metadata(&day)
+        .map_err(CliError::io(format!("examining {}", vault.display(&day))))?
+        .is_none()
+    {
+        return Err(CliError::Invalid(format!(
+            "{} holds no backup of {}: nothing to hold (check the date)",
+            vault.root().path().display(),
+            request.date
+        )));
+    }
+    let objects = vault
+        .load_manifest(request.date)
+        .map_or(0, |m| m.total_documents + 1);
+    let record = LegalHoldRecord {
+        backup_date: request.date,
+        on: request.on,
+        at: request.at,
+        by: request.by.clone(),
+        objects,
+    };
+    let key = layout.legal_hold_key();
+    let mut file = vault
+        .root()
+        .prepare_file(&key)
+        .map_err(CliError::io(format!("writing {}", vault.display(&key))))?;
+    io::Write::write_all(file.file(), &record.to_json())
+        .map_err(CliError::io(format!("writing {}", vault.display(&key))))?;
+    file.commit_replace(vault.root(), &key)
+        .map_err(CliError::io(format!("writing {}", vault.display(&key))))?;
+    output::emit(
+        false,
+        &format!(
+            "{}: legal hold {} ({})\n",
+            request.date,
+            if request.on { "set" } else { "cleared" },
+            vault.display(&key)
+        ),
+        &(),
+    )
+}

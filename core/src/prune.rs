@@ -1,0 +1,163 @@
+//! Pruning: which stored days a retention policy lets go, for stores without lifecycle rules
+//! (a local backup set; a bucket without the stack's rules).
+//!
+//! A day is kept while the policy keeps it ([`RetentionPolicy::keeps`]), while its manifest's
+//! own `retain_until` has not passed (it was written under a longer policy, or locked: the
+//! promise made when it was written stands), and while it is on legal hold. Everything else is
+//! deleted, in an order that never leaves a manifest pointing at deleted documents: the
+//! manifest first leaves its commit key ([`Layout::pruning_key`]), so the day reads as not
+//! backed up, then the documents and the rest of the day go. A prune interrupted at any point
+//! leaves a day without a manifest, which verify reports as having no complete backup and the
+//! next prune finishes.
+
+use serde::Serialize;
+
+use crate::model::BackupDate;
+use crate::retention::{DayRetention, RetentionClass, RetentionPolicy};
+
+/// What a host knows of one stored day.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredDay {
+    /// The day.
+    pub date: BackupDate,
+    /// The retention its manifest records, when it has a readable manifest that records one.
+    pub retention: Option<DayRetention>,
+    /// Whether it is on legal hold.
+    pub held: bool,
+    /// Whether its manifest, when it has one, could be read (a day whose manifest cannot be
+    /// read is kept: its own retention is unknown).
+    pub readable: bool,
+}
+
+/// Why a day is kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(tag = "reason", rename_all = "snake_case")]
+pub enum KeepReason {
+    /// The policy keeps it, as this class, through this date.
+    Policy {
+        /// Its class under the policy.
+        class: RetentionClass,
+        /// The last date the policy keeps it.
+        retain_until: BackupDate,
+    },
+    /// Its manifest's retention has not ended.
+    Manifest {
+        /// The manifest's `retain_until`.
+        retain_until: BackupDate,
+    },
+    /// It is on legal hold.
+    LegalHold,
+    /// Its manifest cannot be read, so its own retention is unknown: look at it.
+    Unreadable,
+}
+
+/// The decision for one day.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(tag = "decision", rename_all = "snake_case")]
+pub enum Decision {
+    /// Kept, and why (the first reason that applies).
+    Keep(KeepReason),
+    /// Deleted.
+    Delete,
+}
+
+/// Decides, for each stored day, whether `policy` keeps it on `today`. Days come back in date
+/// order.
+pub fn decide(
+    policy: &RetentionPolicy,
+    today: BackupDate,
+    days: &[StoredDay],
+) -> Vec<(BackupDate, Decision)> {
+    let mut out: Vec<(BackupDate, Decision)> = days
+        .iter()
+        .map(|day| {
+            let (class, retain_until) = policy.classify(day.date);
+            let decision = if retain_until >= today {
+                Decision::Keep(KeepReason::Policy {
+                    class,
+                    retain_until,
+                })
+            } else if let Some(r) = day.retention.filter(|r| r.retain_until >= today) {
+                Decision::Keep(KeepReason::Manifest {
+                    retain_until: r.retain_until,
+                })
+            } else if day.held {
+                Decision::Keep(KeepReason::LegalHold)
+            } else if !day.readable {
+                Decision::Keep(KeepReason::Unreadable)
+            } else {
+                Decision::Delete
+            };
+            (day.date, decision)
+        })
+        .collect();
+    out.sort_by_key(|(date, _)| *date);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::retention::{LockMode, Weekday};
+
+    fn date(s: &str) -> BackupDate {
+        s.parse().unwrap()
+    }
+
+    fn day(s: &str) -> StoredDay {
+        StoredDay {
+            date: date(s),
+            retention: None,
+            held: false,
+            readable: true,
+        }
+    }
+
+    #[test]
+    fn the_policy_the_manifest_and_a_hold_each_keep_a_day() {
+        let policy = RetentionPolicy::new(3, 0, 0, 0, Weekday::Sunday).unwrap();
+        let today = date("2026-11-30");
+        let mut long = day("2026-11-10");
+        long.retention = Some(DayRetention {
+            class: RetentionClass::Daily,
+            retain_until: date("2026-12-09"),
+            lock_mode: LockMode::None,
+            legal_hold: false,
+        });
+        let mut held = day("2026-11-11");
+        held.held = true;
+        let mut unreadable = day("2026-11-13");
+        unreadable.readable = false;
+        let days = [
+            day("2026-11-28"),
+            day("2026-11-27"),
+            long,
+            held,
+            day("2026-11-12"),
+            unreadable,
+        ];
+        let decisions = decide(&policy, today, &days);
+        assert_eq!(
+            decisions,
+            [
+                (
+                    date("2026-11-10"),
+                    Decision::Keep(KeepReason::Manifest {
+                        retain_until: date("2026-12-09")
+                    })
+                ),
+                (date("2026-11-11"), Decision::Keep(KeepReason::LegalHold)),
+                (date("2026-11-12"), Decision::Delete),
+                (date("2026-11-13"), Decision::Keep(KeepReason::Unreadable)),
+                (date("2026-11-27"), Decision::Delete),
+                (
+                    date("2026-11-28"),
+                    Decision::Keep(KeepReason::Policy {
+                        class: RetentionClass::Daily,
+                        retain_until: date("2026-11-30")
+                    })
+                ),
+            ]
+        );
+    }
+}
