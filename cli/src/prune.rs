@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 use std::io;
 use std::path::PathBuf;
 
-use docvault_core::prune::{Decision, KeepReason, StoredDay, decide};
+use docvault_core::prune::{Decision, StoredDay, decide};
 use docvault_core::{BackupDate, Layout, LegalHoldRecord, Manifest, RetentionPolicy, Timestamp};
 use serde::Serialize;
 
@@ -140,7 +140,7 @@ fn stored_days(vault: &Vault) -> Result<Vec<StoredDay>, CliError> {
 fn held(vault: &Vault, date: BackupDate) -> Result<bool, CliError> {
     let key = Layout::new(date).legal_hold_key();
     match vault.root().read_limited(&key, HOLD_LIMIT) {
-        Ok(bytes) => Ok(serde_json::from_slice::<LegalHoldRecord>(&bytes).map_or(true, |r| r.on)),
+        Ok(bytes) => Ok(LegalHoldRecord::holds(&bytes)),
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
         Err(_) => Ok(true),
     }
@@ -188,18 +188,7 @@ fn render(report: &PruneReport) -> String {
         let what = match day.decision {
             Decision::Delete if day.deleted => "deleted".to_owned(),
             Decision::Delete => "would delete".to_owned(),
-            Decision::Keep(KeepReason::Policy {
-                class,
-                retain_until,
-            }) => format!("keep        {class}, until {retain_until}"),
-            Decision::Keep(KeepReason::Manifest { retain_until }) => {
-                format!("keep        its manifest keeps it until {retain_until}")
-            }
-            Decision::Keep(KeepReason::LegalHold) => "keep        on legal hold".to_owned(),
-            Decision::Keep(KeepReason::Unreadable) => {
-                "keep        its manifest cannot be read: check it with `docvault verify`"
-                    .to_owned()
-            }
+            keep => keep.to_string(),
         };
         let _ = writeln!(text, "{}  {what}", day.date);
     }

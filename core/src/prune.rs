@@ -61,6 +61,26 @@ pub enum Decision {
     Delete,
 }
 
+impl std::fmt::Display for Decision {
+    /// The decision for people: `delete`, or `keep` and why (one line, aligned in reports).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Delete => f.write_str("delete"),
+            Self::Keep(KeepReason::Policy {
+                class,
+                retain_until,
+            }) => write!(f, "keep    {class}, until {retain_until}"),
+            Self::Keep(KeepReason::Manifest { retain_until }) => {
+                write!(f, "keep    its manifest keeps it until {retain_until}")
+            }
+            Self::Keep(KeepReason::LegalHold) => f.write_str("keep    on legal hold"),
+            Self::Keep(KeepReason::Unreadable) => {
+                f.write_str("keep    its manifest cannot be read: check it with verify")
+            }
+        }
+    }
+}
+
 /// Decides, for each stored day, whether `policy` keeps it on `today`. Days come back in date
 /// order.
 pub fn decide(

@@ -501,6 +501,12 @@ pub struct LegalHoldRecord {
 }
 
 impl LegalHoldRecord {
+    /// Whether a stored record's bytes put its day on hold: a record that says `on`, and also
+    /// one that cannot be read (nothing is deleted on a guess).
+    pub fn holds(bytes: &[u8]) -> bool {
+        serde_json::from_slice::<Self>(bytes).map_or(true, |r| r.on)
+    }
+
     /// The record's JSON bytes.
     pub fn to_json(&self) -> Vec<u8> {
         let mut out = serde_json::to_vec_pretty(self).unwrap_or_default();

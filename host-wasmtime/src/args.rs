@@ -60,6 +60,11 @@ pub(crate) enum Command {
     /// Restore a day, or one document, from a local backup set (read-only grant).
     #[command(after_help = EXIT_CODES)]
     Restore(RestoreArgs),
+    /// Delete the days of an s3:// backup that a retention policy no longer keeps, every
+    /// version for good (for buckets without lifecycle rules; shows what it would delete unless
+    /// --yes). For a local backup set use `docvault prune`.
+    #[command(after_help = EXIT_CODES)]
+    Prune(PruneArgs),
     /// Put a day of an s3:// backup on legal hold (--on), or release it (--off): every object
     /// of the day, then a record beside its manifest. The bucket needs Object Lock enabled.
     Hold(HoldArgs),
@@ -119,6 +124,43 @@ pub(crate) struct BackupArgs {
     pub(crate) s3: S3Args,
     #[command(flatten)]
     pub(crate) metrics: MetricsArgs,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct PruneArgs {
+    /// The backup: s3://BUCKET[/PREFIX].
+    #[arg(long, value_name = "S3URL")]
+    pub(crate) dest: String,
+    /// Keep the last N daily backups (1 to 3650).
+    #[arg(long, value_name = "N",
+          value_parser = clap::value_parser!(u32).range(1..=i64::from(RetentionPolicy::MAX_DAILY)))]
+    pub(crate) keep_daily: u32,
+    /// Keep the first backup of each of the last N weeks (0 to 520).
+    #[arg(long, value_name = "N", default_value_t = 0,
+          value_parser = clap::value_parser!(u32).range(0..=i64::from(RetentionPolicy::MAX_WEEKLY)))]
+    pub(crate) keep_weekly: u32,
+    /// Keep the first backup of each of the last N months (0 to 1200).
+    #[arg(long, value_name = "N", default_value_t = 0,
+          value_parser = clap::value_parser!(u32).range(0..=i64::from(RetentionPolicy::MAX_MONTHLY)))]
+    pub(crate) keep_monthly: u32,
+    /// Keep the first backup of each of the last N years (0 to 100).
+    #[arg(long, value_name = "N", default_value_t = 0,
+          value_parser = clap::value_parser!(u32).range(0..=i64::from(RetentionPolicy::MAX_YEARLY)))]
+    pub(crate) keep_yearly: u32,
+    /// The weekday whose backup is the week's weekly.
+    #[arg(long, value_name = "DAY", default_value_t = Weekday::Sunday)]
+    pub(crate) weekly_on: Weekday,
+    /// The day to decide on, YYYY-MM-DD (default: today, UTC).
+    #[arg(long)]
+    pub(crate) today: Option<BackupDate>,
+    /// Delete. Without it, only print what would be deleted.
+    #[arg(long)]
+    pub(crate) yes: bool,
+    /// Print the result as JSON on stdout.
+    #[arg(long)]
+    pub(crate) json: bool,
+    #[command(flatten)]
+    pub(crate) s3: S3Args,
 }
 
 #[derive(Debug, Args)]

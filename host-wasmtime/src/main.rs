@@ -64,6 +64,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Command::Verify(args) if remote::is_s3(&args.dest) => remote::verify::verify(&args),
         Command::Restore(args) if remote::is_s3(&args.dest) => remote::restore::restore(&args),
         Command::Hold(args) => remote::hold::hold(&args),
+        Command::Prune(args) => remote::prune::prune(&args),
         command => {
             let guest = guest::load(sandbox)?;
             match command {
@@ -72,6 +73,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 Command::Restore(args) => local::restore(&guest, limits, &args),
                 Command::Backup(args) => backup(&guest, limits, &args, started),
                 Command::Hold(args) => remote::hold::hold(&args),
+                Command::Prune(args) => remote::prune::prune(&args),
             }
         }
     }

@@ -512,3 +512,40 @@ def test_s3_backup_with_retention_locks_tags_and_holds_the_day(runner, moto, tmp
     local = runner(["backup", "--generate", "2", "--dest", str(tmp_path / "vault"), "--date", date,
                     "--keep-daily", "7"])
     assert local.code == 2 and "apply to s3:// destinations" in local.err, local.err
+
+
+def test_s3_prune_deletes_every_version_of_the_days_the_policy_lets_go(runner, moto):
+    s3 = s3_client(moto)
+    bucket = f"docvault-prune-{uuid.uuid4().hex[:10]}"
+    s3.create_bucket(Bucket=bucket, ObjectLockEnabledForBucket=True)  # versioned; holds possible
+    s3_args = ["--endpoint-url", moto, "--path-style", "--kms-key-id", "none"]
+    dest = f"s3://{bucket}/site-b"
+    dates = [f"2026-06-{d:02d}" for d in range(1, 11)]
+    for date in dates:
+        extra = ["--keep-daily", "30"] if date == "2026-06-04" else []  # its manifest: until 07-03
+        runner(["backup", "--generate", "3", "--dest", dest, "--date", date, "--at", f"{date}T23:00:00Z",
+                *extra, *s3_args, "-q"], env=MOTO_ENV).ok()
+    runner(["hold", "--dest", dest, "--date", "2026-06-02", "--on", *s3_args], env=MOTO_ENV).ok()
+    prune = ["prune", "--dest", dest, "--keep-daily", "3", "--today", "2026-06-10", *s3_args, "--json"]
+
+    def versions(date):
+        listed = s3.list_object_versions(Bucket=bucket, Prefix=f"site-b/backups/{date}/")
+        return len(listed.get("Versions", [])) + len(listed.get("DeleteMarkers", []))
+
+    dry = runner(prune, env=MOTO_ENV).ok().json()
+    assert dry["dry_run"] is True and all(versions(d) > 0 for d in dates), "a dry run deletes nothing"
+    reasons = {d["date"]: d.get("reason", d["decision"]) for d in dry["days"]}
+    assert reasons == {"2026-06-01": "delete", "2026-06-02": "legal_hold", "2026-06-03": "delete",
+                       "2026-06-04": "manifest", "2026-06-05": "delete", "2026-06-06": "delete",
+                       "2026-06-07": "delete", "2026-06-08": "policy", "2026-06-09": "policy",
+                       "2026-06-10": "policy"}
+    done = runner([*prune, "--yes"], env=MOTO_ENV).ok().json()
+    assert done["to_delete"] == 5
+    for date, reason in reasons.items():
+        if reason == "delete":
+            assert versions(date) == 0, f"{date}: every version is gone"
+        else:
+            assert versions(date) > 0, date
+            runner(["verify", "--dest", dest, "--date", date, *s3_args], env=MOTO_ENV).ok()
+    # Nothing outside the pruned days was touched.
+    assert s3.list_objects_v2(Bucket=bucket, Prefix="site-b/backups/2026-06-04/")["KeyCount"] > 0

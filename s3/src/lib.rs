@@ -16,6 +16,8 @@
 //! * [`lease`]: the day's lease, so two runs of one day never write at once.
 //! * [`manifest`]: loading a day's committed manifest.
 //! * [`hold`]: legal hold on a whole day, and its record.
+//! * [`prune`]: days a retention policy lets go, deleted for good (buckets without lifecycle
+//!   rules).
 //! * [`verify`]: a stored day checked from S3's stored checksums, with an optional read sample.
 //! * [`restore`]: restores, every body checked as it streams.
 //! * [`stream`]: checked and hashed streams.
@@ -31,6 +33,7 @@ pub mod manifest;
 #[cfg(any(test, feature = "test-util"))]
 pub mod memory;
 pub mod metrics;
+pub mod prune;
 pub mod restore;
 pub mod split;
 pub mod store;

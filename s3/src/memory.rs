@@ -15,7 +15,8 @@ use docvault_core::{Encryption, ObjectPut, ObservedEncryption, ObservedRetention
 use percent_encoding::percent_decode_str;
 
 use crate::store::{
-    ListedObject, ObjectInfo, ObjectStore, Refusal, StoreError, StoredObject, Written,
+    ListedObject, ObjectInfo, ObjectStore, ObjectVersion, Refusal, StoreError, StoredObject,
+    Written,
 };
 
 /// One stored object.
@@ -263,6 +264,53 @@ impl ObjectStore for MemoryStore {
                 })
                 .collect()
         }))
+    }
+
+    async fn folders(&self, prefix: &str) -> Result<Vec<String>, StoreError> {
+        let mut out: Vec<String> = self
+            .objects()
+            .keys()
+            .filter_map(|k| {
+                let rest = k.strip_prefix(prefix)?;
+                let end = rest.find('/')?;
+                Some(format!("{prefix}{}", &rest[..=end]))
+            })
+            .collect();
+        out.dedup();
+        Ok(out)
+    }
+
+    /// This store keeps one version per key (its ETag stands for the version id).
+    async fn versions(&self, prefix: &str) -> Result<Vec<ObjectVersion>, StoreError> {
+        Ok(self
+            .objects()
+            .range(prefix.to_owned()..)
+            .take_while(|(k, _)| k.starts_with(prefix))
+            .map(|(k, o)| ObjectVersion {
+                key: k.clone(),
+                version_id: o.etag.clone(),
+                delete_marker: false,
+            })
+            .collect())
+    }
+
+    async fn delete_version(&self, key: &str, version_id: &str) -> Result<(), StoreError> {
+        let mut objects = self.objects();
+        let Some(object) = objects.get(key) else {
+            return Ok(());
+        };
+        if object.etag != version_id {
+            return Ok(());
+        }
+        if object.legal_hold || object.put.lock.is_some() {
+            return Err(StoreError::Refused {
+                code: "AccessDenied".into(),
+                message: "the object is locked or on legal hold".into(),
+                refusal: Refusal::Denied,
+            });
+        }
+        objects.remove(key);
+        Ok(())
     }
 
     async fn list(&self, prefix: &str) -> Result<Vec<ListedObject>, StoreError> {

@@ -59,6 +59,17 @@ pub struct ListedObject {
     pub last_modified: Option<i64>,
 }
 
+/// One version of an object (or a delete marker) in a versioned bucket.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObjectVersion {
+    /// Full key.
+    pub key: String,
+    /// Its version id (`null` for an object written before versioning).
+    pub version_id: String,
+    /// Whether it is a delete marker.
+    pub delete_marker: bool,
+}
+
 /// A small object read whole.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredObject {
@@ -173,6 +184,20 @@ pub trait ObjectStore: Clone + Send + Sync + 'static {
         &self,
         key: &str,
     ) -> impl Future<Output = Result<Option<BTreeMap<String, String>>, StoreError>> + Send;
+    /// The folders right below `prefix` (keys up to the next `/`, with it), in order.
+    fn folders(&self, prefix: &str)
+    -> impl Future<Output = Result<Vec<String>, StoreError>> + Send;
+    /// Every version and delete marker of every key below `prefix`.
+    fn versions(
+        &self,
+        prefix: &str,
+    ) -> impl Future<Output = Result<Vec<ObjectVersion>, StoreError>> + Send;
+    /// Deletes one version (or delete marker) for good. A locked or held version is refused.
+    fn delete_version(
+        &self,
+        key: &str,
+        version_id: &str,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
     /// Every object whose key starts with `prefix`, in key order.
     fn list(
         &self,
@@ -354,6 +379,79 @@ impl ObjectStore for S3Store {
 
     async fn list(&self, prefix: &str) -> Result<Vec<ListedObject>, StoreError> {
         self.list_all(prefix).await
+    }
+
+    async fn folders(&self, prefix: &str) -> Result<Vec<String>, StoreError> {
+        let mut out = Vec::new();
+        let mut pages = self
+            .client
+            .list_objects_v2()
+            .bucket(&self.bucket)
+            .prefix(prefix)
+            .delimiter("/")
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(classify)?;
+            out.extend(
+                page.common_prefixes()
+                    .iter()
+                    .filter_map(|p| p.prefix().map(str::to_owned)),
+            );
+        }
+        Ok(out)
+    }
+
+    async fn versions(&self, prefix: &str) -> Result<Vec<ObjectVersion>, StoreError> {
+        // ListObjectVersions pages with two markers; the SDK has no paginator for it.
+        let mut out = Vec::new();
+        let (mut key_marker, mut version_marker) = (None::<String>, None::<String>);
+        loop {
+            let page = self
+                .client
+                .list_object_versions()
+                .bucket(&self.bucket)
+                .prefix(prefix)
+                .set_key_marker(key_marker.take())
+                .set_version_id_marker(version_marker.take())
+                .send()
+                .await
+                .map_err(classify)?;
+            let version = |key: Option<&str>, id: Option<&str>, delete_marker| {
+                key.map(|key| ObjectVersion {
+                    key: key.to_owned(),
+                    version_id: id.unwrap_or("null").to_owned(),
+                    delete_marker,
+                })
+            };
+            out.extend(
+                page.versions()
+                    .iter()
+                    .filter_map(|v| version(v.key(), v.version_id(), false)),
+            );
+            out.extend(
+                page.delete_markers()
+                    .iter()
+                    .filter_map(|m| version(m.key(), m.version_id(), true)),
+            );
+            if page.is_truncated() != Some(true) || page.next_key_marker().is_none() {
+                return Ok(out);
+            }
+            key_marker = page.next_key_marker().map(str::to_owned);
+            version_marker = page.next_version_id_marker().map(str::to_owned);
+        }
+    }
+
+    async fn delete_version(&self, key: &str, version_id: &str) -> Result<(), StoreError> {
+        self.client
+            .delete_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .version_id(version_id)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(classify)
     }
 
     async fn get_stream(

@@ -9,6 +9,7 @@
 pub(crate) mod backup;
 pub(crate) mod files;
 pub(crate) mod hold;
+pub(crate) mod prune;
 pub(crate) mod restore;
 pub(crate) mod verify;
 
