@@ -120,6 +120,17 @@ export interface BackupSummary {
   total_size_bytes: number;
 }
 
+/** How long a day is kept, and how its objects are locked (when a policy was configured). */
+export interface DayRetention {
+  /** The day's class on the fixed calendar (yearly on 1 January, monthly on a 1st, weekly on
+   * the policy's weekday, else daily). */
+  class: "daily" | "weekly" | "monthly" | "yearly";
+  /** The last date the day must exist. */
+  retain_until: IsoDate;
+  lock_mode: "none" | "governance" | "compliance";
+  legal_hold: boolean;
+}
+
 /** One day's backup manifest (schema version 1). */
 export interface Manifest {
   schema_version: 1;
@@ -129,6 +140,8 @@ export interface Manifest {
   run_id?: string;
   status: BackupStatus;
   source: SourceDescription;
+  /** Absent when the day was written without a retention policy. */
+  retention?: DayRetention;
   total_documents: number;
   total_failed: number;
   backup_summary: BackupSummary;

@@ -82,3 +82,21 @@ for (const c of CASES) {
     });
   }
 }
+
+// Days written with a retention policy (one per class): the package reads the retention the
+// native run recorded and writes the same bytes back.
+for (const [file, cls] of [
+  ['manifest-retention-daily-2026-11-27.json', 'daily'],
+  ['manifest-retention-weekly-2026-11-29.json', 'weekly'],
+  ['manifest-retention-monthly-2026-12-01.json', 'monthly'],
+  ['manifest-retention-yearly-2027-01-01.json', 'yearly'],
+]) {
+  test(`${file}: the retention round-trips through parseManifest + manifestToJson`, () => {
+    const expected = golden(file);
+    const m = dv.parseManifest(expected.toString('utf8'));
+    assert.equal(m.retention.class, cls);
+    assert.equal(m.retention.lock_mode, 'compliance');
+    assert.ok(m.retention.retain_until > m.backup_date);
+    assert.ok(Buffer.from(dv.manifestToJson(m), 'utf8').equals(expected));
+  });
+}
