@@ -211,6 +211,26 @@ export interface ObservedObject {
   not_regular?: string | null;
   /** Reported encryption; absent when not asked (then not judged). */
   encryption?: ObservedEncryption | null;
+  /** Reported Object Lock, legal hold and `Retention` tag; absent when not asked (then not
+   * judged). */
+  retention?: ObservedRetention | null;
+}
+
+/** Object Lock, legal hold and retention tag as the store reports them for one object. */
+export interface ObservedRetention {
+  lock_mode: "none" | "governance" | "compliance";
+  retain_until?: Rfc3339 | null;
+  legal_hold?: boolean;
+  /** The object's `Retention` tag, if it has one. */
+  class_tag?: string | null;
+}
+
+/** An object locked or tagged for less than its manifest's retention. */
+export interface RetentionMismatch {
+  document_id: string;
+  key: string;
+  expected: string;
+  actual: string;
 }
 
 /** An object of another size than its manifest entry. */
@@ -253,6 +273,10 @@ export interface VerifyReport {
   checksum_mismatch: ChecksumMismatch[];
   /** Objects not encrypted as `verifyObjects`' `expected` asks. */
   encryption_mismatch: EncryptionMismatch[];
+  /** Objects locked or tagged for less than the manifest's retention. */
+  retention_mismatch: RetentionMismatch[];
+  /** Objects under legal hold (reported, not a problem). */
+  legal_holds: number;
   not_regular: { key: string; kind: string }[];
   unreadable: { key: string; error: string }[];
   unverified: string[];

@@ -279,8 +279,8 @@ describe('verifyObjects', () => {
     const r = dv.verifyObjects(manifest, listing());
     assert.deepEqual(r, {
       expected: count, verified: count, verified_by_read: 0, missing: [], extra: [], size_mismatch: [],
-      checksum_mismatch: [], encryption_mismatch: [], not_regular: [], unreadable: [], unverified: [],
-      require_stored_checksums: false,
+      checksum_mismatch: [], encryption_mismatch: [], retention_mismatch: [], legal_holds: 0, not_regular: [],
+      unreadable: [], unverified: [], require_stored_checksums: false,
     });
   });
   test('missing, extra, resized, different and unverifiable objects', () => {

@@ -100,3 +100,19 @@ for (const [file, cls] of [
     assert.ok(Buffer.from(dv.manifestToJson(m), 'utf8').equals(expected));
   });
 }
+
+test('verifyObjects reports an object locked for less than the manifest retention', () => {
+  const m = dv.parseManifest(golden('manifest-retention-daily-2026-11-27.json').toString('utf8'));
+  const locked = {
+    lock_mode: 'compliance', retain_until: `${m.retention.retain_until.slice(0, 8)}04T00:00:00Z`,
+    legal_hold: false, class_tag: 'daily',
+  };
+  const objects = m.documents.map((d, i) => ({
+    key: d.object_key, size: d.file_size, stored_checksum: { sha256: d.checksum },
+    retention: i === 0 ? { lock_mode: 'none', class_tag: null } : { ...locked, legal_hold: i === 1 },
+  }));
+  const r = dv.verifyObjects(m, objects);
+  assert.deepEqual(r.retention_mismatch.map((x) => x.key), [m.documents[0].object_key]);
+  assert.equal(r.retention_mismatch[0].actual, 'no lock, no class tag');
+  assert.equal(r.legal_holds, 1);
+});
