@@ -144,10 +144,13 @@ fn run(cli: Cli, clock: &mut Clock) -> Result<(), CliError> {
                 args.weekly_on,
             )
             .map_err(|e| CliError::Usage(e.to_string()))?;
+            let now = clock.now();
+            let today = args.today.unwrap_or_else(|| now.date());
+            docvault_core::prune::check_today(today, now).map_err(CliError::Usage)?;
             prune::prune(&prune::PruneRequest {
                 dest: args.dest,
                 policy,
-                today: args.today.unwrap_or_else(|| clock.now().date()),
+                today,
                 yes: args.yes,
                 json: args.json,
             })

@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 use std::io;
 use std::path::PathBuf;
 
-use docvault_core::prune::{Decision, StoredDay, decide};
+use docvault_core::prune::{Decision, KeepReason, StoredDay, decide};
 use docvault_core::{BackupDate, Layout, LegalHoldRecord, Manifest, RetentionPolicy, Timestamp};
 use serde::Serialize;
 
@@ -58,13 +58,12 @@ pub(crate) fn prune(request: &PruneRequest) -> Result<(), CliError> {
     let days = stored_days(&vault)?;
     let decisions = decide(&request.policy, request.today, &days);
     let mut outcomes = Vec::with_capacity(decisions.len());
-    for (date, decision) in decisions {
-        let deleted = if decision == Decision::Delete && request.yes {
-            delete_day(&vault, date)?;
-            true
-        } else {
-            false
-        };
+    for (date, mut decision) in decisions {
+        let mut deleted = false;
+        if decision == Decision::Delete && request.yes {
+            decision = delete_day(&vault, &request.policy, request.today, date)?;
+            deleted = decision == Decision::Delete;
+        }
         outcomes.push(DayOutcome {
             date,
             decision,
@@ -113,26 +112,29 @@ fn stored_days(vault: &Vault) -> Result<Vec<StoredDay>, CliError> {
         if entry.kind != Kind::Dir {
             continue;
         }
-        let layout = Layout::new(date);
-        let (retention, readable) = match vault
-            .root()
-            .read_limited(&layout.manifest_key(), MANIFEST_LIMIT)
-        {
-            Ok(bytes) => match Manifest::from_committed(&bytes, date) {
-                Ok(m) => (m.retention, true),
-                Err(_) => (None, false),
-            },
-            Err(e) if e.kind() == io::ErrorKind::NotFound => (None, true),
-            Err(_) => (None, false),
-        };
-        days.push(StoredDay {
-            date,
-            retention,
-            held: held(vault, date)?,
-            readable,
-        });
+        days.push(stored_day(vault, date)?);
     }
     Ok(days)
+}
+
+/// What the decision needs of one day: its manifest's retention (and whether it could be
+/// read) and its hold.
+fn stored_day(vault: &Vault, date: BackupDate) -> Result<StoredDay, CliError> {
+    let key = Layout::new(date).manifest_key();
+    let (retention, readable) = match vault.root().read_limited(&key, MANIFEST_LIMIT) {
+        Ok(bytes) => match Manifest::from_committed(&bytes, date) {
+            Ok(m) => (m.retention, true),
+            Err(_) => (None, false),
+        },
+        Err(e) if e.kind() == io::ErrorKind::NotFound => (None, true),
+        Err(_) => (None, false),
+    };
+    Ok(StoredDay {
+        date,
+        retention,
+        held: held(vault, date)?,
+        readable,
+    })
 }
 
 /// Whether the day's legal-hold record says it is on hold. A record that cannot be read is a
@@ -146,9 +148,27 @@ fn held(vault: &Vault, date: BackupDate) -> Result<bool, CliError> {
     }
 }
 
-/// Deletes one day, manifest first (moved off its commit key), under the day's lock.
-fn delete_day(vault: &Vault, date: BackupDate) -> Result<(), CliError> {
-    let _lock = vault.lock_day(date)?;
+/// Deletes one day, manifest first (moved off its commit key), under the day's lock, after
+/// deciding again under it (a backup or a hold may have changed the day since it was read).
+/// Returns the decision taken: [`Decision::Delete`] when the day was deleted.
+fn delete_day(
+    vault: &Vault,
+    policy: &RetentionPolicy,
+    today: BackupDate,
+    date: BackupDate,
+) -> Result<Decision, CliError> {
+    let _lock = match vault.lock_day(date) {
+        Ok(lock) => lock,
+        Err(CliError::Invalid(_)) => return Ok(Decision::Keep(KeepReason::Busy)),
+        Err(e) => return Err(e),
+    };
+    let now = stored_day(vault, date)?;
+    let decision = decide(policy, today, std::slice::from_ref(&now))
+        .pop()
+        .map_or(Decision::Delete, |(_, d)| d);
+    if decision != Decision::Delete {
+        return Ok(decision);
+    }
     let layout = Layout::new(date);
     let manifest = layout.manifest_key();
     let root = vault.root();
@@ -179,7 +199,8 @@ fn delete_day(vault: &Vault, date: BackupDate) -> Result<(), CliError> {
     root.remove_dir_all(&day).map_err(CliError::io(format!(
         "deleting {} (the day has no manifest now; run prune again to finish it)",
         vault.display(&day)
-    )))
+    )))?;
+    Ok(Decision::Delete)
 }
 
 fn render(report: &PruneReport) -> String {
@@ -239,6 +260,8 @@ pub(crate) fn hold(request: &HoldRequest) -> Result<(), CliError> {
             request.date
         )));
     }
+    // Under the day's lock: a prune deciding the day waits for the record, or sees it.
+    let _lock = vault.lock_day(request.date)?;
     let objects = vault
         .load_manifest(request.date)
         .map_or(0, |m| m.total_documents + 1);

@@ -66,26 +66,28 @@ fn days_in(dir: &Path) -> BTreeSet<NaiveDate> {
 }
 
 /// The days a 7-daily, 4-weekly (Sundays), 6-monthly, 2-yearly policy keeps on `today`, stated
-/// directly from the calendar rather than through the code under test: the last 7 days; each
-/// Sunday of the last 4 weeks (the current one included); each 1st of the last 6 months; each
-/// 1 January of the last 2 years, among the days backed up.
+/// directly from the calendar rather than through the code under test. On `today` the newest
+/// finished day is `today - 1`, the latest: kept are the 7 days up to it; each Sunday of the 4
+/// weeks up to it; each 1st of the 6 months up to it; each 1 January of the 2 years up to it;
+/// and anything newer than it (today's own backup, made early), among the days backed up.
 fn expected(today: NaiveDate, backed_up: &BTreeSet<NaiveDate>) -> BTreeSet<NaiveDate> {
-    let mut keep = BTreeSet::new();
+    let latest = today - Days::new(1);
+    let mut keep = BTreeSet::from([today]);
     for back in 0..7 {
-        keep.insert(today - Days::new(back));
+        keep.insert(latest - Days::new(back));
     }
-    let mut sunday = today;
+    let mut sunday = latest;
     while sunday.weekday() != Weekday::Sun {
         sunday = sunday.pred_opt().unwrap();
     }
     for w in 0..4 {
         keep.insert(sunday - Days::new(7 * w));
     }
-    let month = today.with_day(1).unwrap();
+    let month = latest.with_day(1).unwrap();
     for m in 0..6 {
         keep.insert(month - Months::new(m));
     }
-    let year = NaiveDate::from_ymd_opt(today.year(), 1, 1).unwrap();
+    let year = NaiveDate::from_ymd_opt(latest.year(), 1, 1).unwrap();
     for y in 0..2 {
         keep.insert(year - Months::new(12 * y));
     }
@@ -245,4 +247,59 @@ fn prune_refuses_a_policy_that_keeps_nothing_and_an_unknown_weekday() {
     ]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("monday to sunday"));
+}
+
+#[test]
+fn a_day_whose_backup_is_running_is_not_pruned() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("vault");
+    for date in ["2026-01-05", "2026-01-06"] {
+        ok(&docvault(&[
+            "backup",
+            "--generate",
+            "1",
+            "--dest",
+            s(&dir),
+            "--date",
+            date,
+            "--at",
+            "2026-01-07T02:00:00Z",
+            "-q",
+        ]));
+    }
+    // Another process holds 2026-01-05's lock, as a running backup of that day does.
+    let lock = dir.join("backups/2026-01-05/.lock");
+    let mut holder = Command::new("flock")
+        .args([s(&lock), "sleep", "30"])
+        .spawn()
+        .expect("flock runs");
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let out = docvault(&[
+        "prune",
+        "--dest",
+        s(&dir),
+        "--keep-daily",
+        "1",
+        "--today",
+        "2026-03-01",
+        "--yes",
+        "--json",
+    ]);
+    holder.kill().unwrap();
+    holder.wait().unwrap();
+    ok(&out);
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let reasons: Vec<(&str, &str)> = report["days"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            (
+                d["date"].as_str().unwrap(),
+                d.get("reason").and_then(Value::as_str).unwrap_or(""),
+            )
+        })
+        .collect();
+    assert_eq!(reasons, [("2026-01-05", "busy"), ("2026-01-06", "")]);
+    assert_eq!(days_in(&dir).len(), 1, "the busy day stays, the other goes");
 }

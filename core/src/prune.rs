@@ -49,6 +49,8 @@ pub enum KeepReason {
     LegalHold,
     /// Its manifest cannot be read, so its own retention is unknown: look at it.
     Unreadable,
+    /// A backup of the day is running (it holds the day's lock or lease).
+    Busy,
 }
 
 /// The decision for one day.
@@ -77,7 +79,27 @@ impl std::fmt::Display for Decision {
             Self::Keep(KeepReason::Unreadable) => {
                 f.write_str("keep    its manifest cannot be read: check it with verify")
             }
+            Self::Keep(KeepReason::Busy) => {
+                f.write_str("keep    a backup of the day is running: prune again later")
+            }
         }
+    }
+}
+
+/// A `today` to prune on that is later than tomorrow at `now` (a typo would delete every day
+/// the policy keeps): refused, with the fix.
+///
+/// # Errors
+/// The message, naming both dates.
+pub fn check_today(today: BackupDate, now: crate::model::Timestamp) -> Result<(), String> {
+    let tomorrow = now.date().next_day().unwrap_or(BackupDate::LAST);
+    if today > tomorrow {
+        Err(format!(
+            "--today {today} is after tomorrow ({tomorrow}): pruning as of a future day would \
+             delete days the policy still keeps; give today's date or leave --today out"
+        ))
+    } else {
+        Ok(())
     }
 }
 
@@ -134,6 +156,15 @@ mod tests {
     }
 
     #[test]
+    fn a_future_today_is_refused() {
+        let now = "2026-11-30T10:00:00Z".parse().unwrap();
+        assert!(check_today(date("2026-12-01"), now).is_ok());
+        assert!(check_today(date("2026-11-01"), now).is_ok());
+        let e = check_today(date("2027-11-30"), now).unwrap_err();
+        assert!(e.contains("after tomorrow (2026-12-01)"), "{e}");
+    }
+
+    #[test]
     fn the_policy_the_manifest_and_a_hold_each_keep_a_day() {
         let policy = RetentionPolicy::new(3, 0, 0, 0, Weekday::Sunday).unwrap();
         let today = date("2026-11-30");
@@ -169,12 +200,18 @@ mod tests {
                 (date("2026-11-11"), Decision::Keep(KeepReason::LegalHold)),
                 (date("2026-11-12"), Decision::Delete),
                 (date("2026-11-13"), Decision::Keep(KeepReason::Unreadable)),
-                (date("2026-11-27"), Decision::Delete),
+                (
+                    date("2026-11-27"),
+                    Decision::Keep(KeepReason::Policy {
+                        class: RetentionClass::Daily,
+                        retain_until: date("2026-11-30")
+                    })
+                ),
                 (
                     date("2026-11-28"),
                     Decision::Keep(KeepReason::Policy {
                         class: RetentionClass::Daily,
-                        retain_until: date("2026-11-30")
+                        retain_until: date("2026-12-01")
                     })
                 ),
             ]

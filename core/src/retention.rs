@@ -219,14 +219,40 @@ impl RetentionError {
 }
 
 /// How many days, weeks, months and years of backups to keep (see the module documentation).
+/// Deserialized through [`RetentionPolicy::new`], so its bounds always hold.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, try_from = "PolicyFields")]
 pub struct RetentionPolicy {
     keep_daily: u32,
     keep_weekly: u32,
     keep_monthly: u32,
     keep_yearly: u32,
     weekly_on: Weekday,
+}
+
+/// A policy's fields as written, checked by [`RetentionPolicy::new`] when read.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PolicyFields {
+    keep_daily: u32,
+    keep_weekly: u32,
+    keep_monthly: u32,
+    keep_yearly: u32,
+    weekly_on: Weekday,
+}
+
+impl TryFrom<PolicyFields> for RetentionPolicy {
+    type Error = RetentionError;
+
+    fn try_from(f: PolicyFields) -> Result<Self, Self::Error> {
+        Self::new(
+            f.keep_daily,
+            f.keep_weekly,
+            f.keep_monthly,
+            f.keep_yearly,
+            f.weekly_on,
+        )
+    }
 }
 
 impl RetentionPolicy {
@@ -302,6 +328,10 @@ impl RetentionPolicy {
 
     /// The last date a day of `class` written for `date` must exist, if the policy keeps that
     /// class at all (a count of 0 keeps none). Saturates at 9999-12-31.
+    ///
+    /// Periods count from the day after `date`: a day is backed up once it has ended, so on
+    /// day T the newest backup is of T - 1, and "the last N dailies" are T - N to T - 1. A day
+    /// is therefore kept through `date + N days` (`+ N weeks`, `+ N months`, `+ N years`).
     fn horizon(&self, class: RetentionClass, date: BackupDate) -> Option<BackupDate> {
         let keep = self.keep(class);
         if keep == 0 {
@@ -313,10 +343,7 @@ impl RetentionPolicy {
             RetentionClass::Monthly => date.plus_months(keep),
             RetentionClass::Yearly => date.plus_months(12 * keep),
         };
-        Some(
-            end.and_then(|e| e.plus_days(-1))
-                .unwrap_or(BackupDate::LAST),
-        )
+        Some(end.unwrap_or(BackupDate::LAST))
     }
 
     /// The class `date` is kept as and the last date it must exist.
@@ -336,9 +363,11 @@ impl RetentionPolicy {
     }
 
     /// The days after an object's creation after which a bucket lifecycle rule for `class` may
-    /// delete it: at least `expiry - date` for every date of that class (objects of a day are
-    /// created on or after the day itself), so the rule never deletes a day before its time.
-    /// 0 when the policy keeps no day of the class.
+    /// delete it, so that the rule never deletes a day of that class before its expiry. S3 adds
+    /// the days to the object's creation time and rounds up to the next midnight UTC; a day's
+    /// objects are created during the day at the earliest (a forced backup of a day that has
+    /// not ended), so `retain_until - date` days, rounded up, end no sooner than
+    /// `retain_until + 1`, the expiry. 0 when the policy keeps no day of the class.
     pub fn lifecycle_days(&self, class: RetentionClass) -> u32 {
         let keep = self.keep(class);
         match class {
@@ -462,7 +491,10 @@ impl DayRetention {
     pub fn shortfall(&self, observed: &ObservedRetention) -> Option<(String, String)> {
         let tag_ok = observed.class_tag.as_deref() == Some(self.class.as_str());
         let lock_ok = self.object_lock().is_none_or(|lock| {
-            observed.lock_mode == lock.mode
+            // A compliance lock is at least a governance lock.
+            (observed.lock_mode == lock.mode
+                || (lock.mode == LockMode::Governance
+                    && observed.lock_mode == LockMode::Compliance))
                 && observed
                     .retain_until
                     .is_some_and(|until| until >= lock.retain_until)
@@ -543,19 +575,19 @@ mod tests {
         // 2026-11-29 is a Sunday.
         assert_eq!(
             p.classify(date("2026-11-27")),
-            (RetentionClass::Daily, date("2026-12-03"))
+            (RetentionClass::Daily, date("2026-12-04"))
         );
         assert_eq!(
             p.classify(date("2026-11-29")),
-            (RetentionClass::Weekly, date("2026-12-26"))
+            (RetentionClass::Weekly, date("2026-12-27"))
         );
         assert_eq!(
             p.classify(date("2026-12-01")),
-            (RetentionClass::Monthly, date("2027-11-30"))
+            (RetentionClass::Monthly, date("2027-12-01"))
         );
         assert_eq!(
             p.classify(date("2027-01-01")),
-            (RetentionClass::Yearly, date("2033-12-31"))
+            (RetentionClass::Yearly, date("2034-01-01"))
         );
     }
 
@@ -565,7 +597,7 @@ mod tests {
         let p = policy(7, 0, 12, 0);
         assert_eq!(
             p.classify(date("2027-01-01")),
-            (RetentionClass::Monthly, date("2027-12-31"))
+            (RetentionClass::Monthly, date("2028-01-01"))
         );
         // No weeklies: a Sunday is a daily.
         assert_eq!(p.classify(date("2026-11-29")).0, RetentionClass::Daily);
@@ -573,15 +605,16 @@ mod tests {
         let p = policy(30, 1, 0, 0);
         assert_eq!(
             p.classify(date("2026-11-29")),
-            (RetentionClass::Daily, date("2026-12-28"))
+            (RetentionClass::Daily, date("2026-12-29"))
         );
     }
 
     #[test]
     fn months_are_calendar_months() {
         let p = policy(1, 0, 1, 0);
-        assert_eq!(p.classify(date("2027-02-01")).1, date("2027-02-28"));
-        assert_eq!(p.classify(date("2028-02-01")).1, date("2028-02-29"));
+        assert_eq!(p.classify(date("2027-02-01")).1, date("2027-03-01"));
+        assert_eq!(p.classify(date("2028-02-01")).1, date("2028-03-01"));
+        assert_eq!(p.classify(date("2027-01-01")).1, date("2027-02-01"));
         assert_eq!(p.lifecycle_days(RetentionClass::Monthly), 31);
         assert_eq!(
             policy(1, 0, 12, 0).lifecycle_days(RetentionClass::Monthly),
@@ -622,7 +655,7 @@ mod tests {
         .for_day(date("2026-11-27"));
         let lock = r.object_lock().unwrap();
         assert_eq!(lock.mode, LockMode::Governance);
-        assert_eq!(lock.retain_until.to_string(), "2026-12-04T00:00:00Z");
+        assert_eq!(lock.retain_until.to_string(), "2026-12-05T00:00:00Z");
         let none = Retention {
             policy: policy(7, 0, 0, 0),
             lock: LockMode::None,
@@ -637,7 +670,7 @@ mod tests {
             lock: LockMode::Compliance,
         }
         .for_day(date("2026-11-27"));
-        let until: Timestamp = "2026-12-04T00:00:00Z".parse().unwrap();
+        let until: Timestamp = "2026-12-05T00:00:00Z".parse().unwrap();
         let good = ObservedRetention {
             lock_mode: LockMode::Compliance,
             retain_until: Some(until),
@@ -657,11 +690,11 @@ mod tests {
         let (expected, actual) = r.shortfall(&shorter).unwrap();
         assert_eq!(
             expected,
-            "compliance lock until 2026-12-04T00:00:00Z, class tag `daily`"
+            "compliance lock until 2026-12-05T00:00:00Z, class tag `daily`"
         );
         assert_eq!(
             actual,
-            "compliance lock until 2026-12-03T23:59:59Z, class tag `daily`"
+            "compliance lock until 2026-12-04T23:59:59Z, class tag `daily`"
         );
         let unlocked = ObservedRetention {
             lock_mode: LockMode::None,
@@ -677,6 +710,17 @@ mod tests {
             ..good.clone()
         };
         assert!(r.shortfall(&governance).is_some());
+        let governed = Retention {
+            policy: policy(7, 0, 0, 0),
+            lock: LockMode::Governance,
+        }
+        .for_day(date("2026-11-27"));
+        assert_eq!(
+            governed.shortfall(&good),
+            None,
+            "compliance satisfies governance"
+        );
+        assert!(governed.shortfall(&unlocked).is_some());
         let untagged = ObservedRetention {
             class_tag: None,
             ..good.clone()
@@ -689,6 +733,24 @@ mod tests {
         }
         .for_day(date("2026-11-27"));
         assert_eq!(r.shortfall(&unlocked), None);
+    }
+
+    #[test]
+    fn a_deserialized_policy_keeps_the_bounds() {
+        let ok: RetentionPolicy = serde_json::from_str(
+            r#"{"keep_daily": 7, "keep_weekly": 4, "keep_monthly": 0, "keep_yearly": 0, "weekly_on": "sunday"}"#,
+        )
+        .unwrap();
+        assert_eq!(ok, policy(7, 4, 0, 0));
+        for bad in [
+            r#"{"keep_daily": 0, "keep_weekly": 0, "keep_monthly": 0, "keep_yearly": 0, "weekly_on": "sunday"}"#,
+            r#"{"keep_daily": 1, "keep_weekly": 4294967295, "keep_monthly": 0, "keep_yearly": 0, "weekly_on": "sunday"}"#,
+        ] {
+            assert!(
+                serde_json::from_str::<RetentionPolicy>(bad).is_err(),
+                "{bad}"
+            );
+        }
     }
 
     #[test]

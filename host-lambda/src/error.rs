@@ -150,6 +150,7 @@ impl HandlerError {
                 .unwrap_or("Fatal.NotVerifiable"),
             Self::VerificationFailed { .. } => "Fatal.VerificationFailed",
             Self::Hold(HoldError::Store(e)) => store_type(e).unwrap_or("Fatal.StoreRefused"),
+            Self::Hold(HoldError::Busy { .. }) => "Retryable.Busy",
             Self::Hold(_) => "Fatal.NothingToHold",
             Self::Restore(e) => e
                 .store_error()

@@ -34,7 +34,6 @@ pub async fn handle<S: ObjectStore>(
         event.on,
         now,
         Some(request_id.to_owned()),
-        config.concurrency,
     )
     .await?;
     Ok(json!({

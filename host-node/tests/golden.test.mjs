@@ -104,7 +104,7 @@ for (const [file, cls] of [
 test('verifyObjects reports an object locked for less than the manifest retention', () => {
   const m = dv.parseManifest(golden('manifest-retention-daily-2026-11-27.json').toString('utf8'));
   const locked = {
-    lock_mode: 'compliance', retain_until: `${m.retention.retain_until.slice(0, 8)}04T00:00:00Z`,
+    lock_mode: 'compliance', retain_until: `${m.retention.retain_until.slice(0, 8)}05T00:00:00Z`,
     legal_hold: false, class_tag: 'daily',
   };
   const objects = m.documents.map((d, i) => ({

@@ -159,6 +159,9 @@ pub(crate) struct PruneArgs {
     /// Print the result as JSON on stdout.
     #[arg(long)]
     pub(crate) json: bool,
+    /// Deployment environment (the tag of the day's lease while it is deleted).
+    #[arg(long = "env", default_value = "prod")]
+    pub(crate) environment: String,
     #[command(flatten)]
     pub(crate) s3: S3Args,
 }

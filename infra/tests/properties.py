@@ -168,11 +168,14 @@ def check_object_lock(t: R) -> None:
     assert p["AllowedValues"] == ["NONE", "GOVERNANCE", "COMPLIANCE"] and p["Default"] == "NONE"
     assert t["Conditions"]["LocksObjects"] == {"Fn::Not": [{"Fn::Equals": [{"Ref": "LockMode"}, "NONE"]}]}
     b = props(t, BACKUP_BUCKET)
-    assert b.get("ObjectLockEnabled") == {"Fn::If": ["LocksObjects", True, {"Ref": "AWS::NoValue"}]}, \
-        "Object Lock exactly when a lock mode is chosen"
+    # In place: the top-level ObjectLockEnabled would replace the (named, retained) bucket when
+    # LockMode changes on an existing stack.
+    assert "ObjectLockEnabled" not in b, "Object Lock through ObjectLockConfiguration only"
     # Each object carries its own retain-until: a bucket default would lock objects the
     # function must replace (the day's lease) and every day for the same period.
-    assert "Rule" not in b.get("ObjectLockConfiguration", {}), "no bucket-default retention"
+    assert b.get("ObjectLockConfiguration") == {"Fn::If": ["LocksObjects", {"ObjectLockEnabled": "Enabled"},
+                                                           {"Ref": "AWS::NoValue"}]}, \
+        "Object Lock exactly when a lock mode is chosen, with no bucket-default retention"
     env = props(t, FUNCTION)["Environment"]["Variables"]
     assert is_ref(env.get("LOCK_MODE"), "LockMode")
     assert env["KEEP_DAILY"] == DAILY_DAYS

@@ -103,10 +103,14 @@ MUTATIONS: list[tuple[Callable[[R], None], str, Callable[[R], None]]] = [
      lambda t: props(t, "BackupS3Bucket")["LifecycleConfiguration"]["Rules"].append(
          {"Id": "ExpireEverything", "Status": "Enabled", "Prefix": "backups/", "ExpirationInDays": 30})),
     (P.check_object_lock, "lock-always-on",
+     lambda t: props(t, "BackupS3Bucket").update(ObjectLockConfiguration={"ObjectLockEnabled": "Enabled"})),
+    (P.check_object_lock, "lock-by-replacement",
      lambda t: props(t, "BackupS3Bucket").update(ObjectLockEnabled=True)),
     (P.check_object_lock, "bucket-default-retention",
-     lambda t: props(t, "BackupS3Bucket").update(ObjectLockConfiguration={
-         "ObjectLockEnabled": "Enabled", "Rule": {"DefaultRetention": {"Mode": "COMPLIANCE", "Days": 30}}})),
+     lambda t: props(t, "BackupS3Bucket").update(ObjectLockConfiguration={"Fn::If": [
+         "LocksObjects", {"ObjectLockEnabled": "Enabled",
+                          "Rule": {"DefaultRetention": {"Mode": "COMPLIANCE", "Days": 30}}},
+         {"Ref": "AWS::NoValue"}]})),
     (P.check_object_lock, "lock-mode-not-passed",
      lambda t: delete(props(t, "BackupLambdaFunction")["Environment"]["Variables"], "LOCK_MODE")),
     (P.check_role_least_privilege, "lock-permissions-unconditional",

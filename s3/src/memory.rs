@@ -244,10 +244,16 @@ impl ObjectStore for MemoryStore {
         }))
     }
 
-    async fn set_legal_hold(&self, key: &str, on: bool) -> Result<bool, StoreError> {
+    async fn set_legal_hold(
+        &self,
+        key: &str,
+        version_id: Option<&str>,
+        on: bool,
+    ) -> Result<bool, StoreError> {
         Ok(self
             .objects()
             .get_mut(key)
+            .filter(|o| version_id.is_none_or(|v| v == o.etag))
             .map(|o| o.legal_hold = on)
             .is_some())
     }

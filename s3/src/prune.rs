@@ -3,13 +3,18 @@
 //! ([`docvault_core::prune::decide`]); this file reads each day's manifest and hold record,
 //! and deletes a day's object versions for good, its manifest's first, so an interrupted
 //! prune leaves a day without a manifest (verify: no complete backup), never a manifest that
-//! names deleted documents. A version S3 refuses to delete (locked, on hold) stops the prune
-//! with what to do.
+//! names deleted documents. Each day is deleted under its lease (the one backups take), after
+//! deciding again under it, so a backup of the day cannot run meanwhile and a day whose
+//! backup is running is kept. A version S3 refuses to delete (locked, on hold) stops the
+//! prune with what to do.
 
-use docvault_core::prune::{Decision, StoredDay, decide};
-use docvault_core::{BackupDate, KeyPrefix, Layout, LegalHoldRecord, RetentionPolicy};
+use docvault_core::prune::{Decision, KeepReason, StoredDay, decide};
+use docvault_core::{
+    BackupDate, KeyPrefix, Layout, LegalHoldRecord, PlanOptions, RetentionPolicy, Timestamp,
+};
 use serde::Serialize;
 
+use crate::lease::{DayLease, LeaseError, LeaseTerms};
 use crate::manifest::{LoadError, load_committed};
 use crate::store::{ObjectStore, StoreError};
 
@@ -19,8 +24,8 @@ const HOLD_LIMIT: u64 = 1 << 16;
 /// What to prune.
 #[derive(Debug, Clone)]
 pub struct PruneOptions {
-    /// The backup root in the bucket.
-    pub prefix: KeyPrefix,
+    /// The backup root (its prefix) and how the day's lease is written.
+    pub plan: PlanOptions,
     /// The policy.
     pub policy: RetentionPolicy,
     /// The day to decide on.
@@ -29,7 +34,18 @@ pub struct PruneOptions {
     pub delete: bool,
     /// The largest manifest read.
     pub manifest_limit: u64,
+    /// This prune's run id (its lease on each day it deletes).
+    pub run_id: String,
+    /// The time, for the leases.
+    pub now: Timestamp,
 }
+
+/// How long a prune holds a day's lease while it deletes it.
+const LEASE: LeaseTerms = LeaseTerms {
+    seconds: 900,
+    renew: false,
+    retry_takes_over: false,
+};
 
 /// One day's outcome.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -87,7 +103,8 @@ pub async fn prune_store<S: ObjectStore>(
     store: &S,
     options: &PruneOptions,
 ) -> Result<Vec<DayPruned>, PruneError> {
-    let backups = options.prefix.join("backups/");
+    let prefix = &options.plan.prefix;
+    let backups = prefix.join("backups/");
     let mut days = Vec::new();
     for folder in store.folders(&backups).await? {
         let Some(date) = folder
@@ -97,26 +114,14 @@ pub async fn prune_store<S: ObjectStore>(
         else {
             continue;
         };
-        let (retention, readable) =
-            match load_committed(store, &options.prefix, date, options.manifest_limit).await {
-                Ok(m) => (m.and_then(|m| m.retention), true),
-                Err(LoadError::Invalid { .. }) => (None, false),
-                Err(LoadError::Store { source, .. }) => return Err(source.into()),
-            };
-        days.push(StoredDay {
-            date,
-            retention,
-            held: held(store, &options.prefix, date).await?,
-            readable,
-        });
+        days.push(stored_day(store, options, date).await?);
     }
     let mut out = Vec::new();
-    for (date, decision) in decide(&options.policy, options.today, &days) {
-        let deleted_versions = if decision == Decision::Delete && options.delete {
-            delete_day(store, &options.prefix, date).await?
-        } else {
-            0
-        };
+    for (date, mut decision) in decide(&options.policy, options.today, &days) {
+        let mut deleted_versions = 0;
+        if decision == Decision::Delete && options.delete {
+            (decision, deleted_versions) = delete_day(store, options, date).await?;
+        }
         out.push(DayPruned {
             date,
             decision,
@@ -124,6 +129,27 @@ pub async fn prune_store<S: ObjectStore>(
         });
     }
     Ok(out)
+}
+
+/// What the decision needs of one day.
+async fn stored_day<S: ObjectStore>(
+    store: &S,
+    options: &PruneOptions,
+    date: BackupDate,
+) -> Result<StoredDay, StoreError> {
+    let prefix = &options.plan.prefix;
+    let (retention, readable) =
+        match load_committed(store, prefix, date, options.manifest_limit).await {
+            Ok(m) => (m.and_then(|m| m.retention), true),
+            Err(LoadError::Invalid { .. }) => (None, false),
+            Err(LoadError::Store { source, .. }) => return Err(source),
+        };
+    Ok(StoredDay {
+        date,
+        retention,
+        held: held(store, prefix, date).await?,
+        readable,
+    })
 }
 
 /// Whether the day's hold record says it is on hold; a record that cannot be read is a hold.
@@ -141,12 +167,39 @@ async fn held<S: ObjectStore>(
     }
 }
 
-/// Deletes every version of the day, its manifest's first.
+/// Deletes every version of the day, its manifest's first, holding the day's lease (so no
+/// backup of the day runs meanwhile) and after deciding again under it. Returns the decision
+/// taken and the versions deleted.
 async fn delete_day<S: ObjectStore>(
     store: &S,
-    prefix: &KeyPrefix,
+    options: &PruneOptions,
     date: BackupDate,
-) -> Result<u64, PruneError> {
+) -> Result<(Decision, u64), PruneError> {
+    let lease = match DayLease::acquire(
+        store,
+        &options.plan,
+        date,
+        &options.run_id,
+        options.now,
+        LEASE,
+    )
+    .await
+    {
+        Ok(lease) => lease,
+        Err(LeaseError::Busy { .. }) => return Ok((Decision::Keep(KeepReason::Busy), 0)),
+        Err(LeaseError::Store(e)) => return Err(e.into()),
+        Err(LeaseError::Lost) => return Ok((Decision::Keep(KeepReason::Busy), 0)),
+    };
+    let now = stored_day(store, options, date).await?;
+    let decision = decide(&options.policy, options.today, std::slice::from_ref(&now))
+        .pop()
+        .map_or(Decision::Delete, |(_, d)| d);
+    if decision != Decision::Delete {
+        // Best effort: an unreleased lease lapses by itself.
+        let _ = lease.release(options.now).await;
+        return Ok((decision, 0));
+    }
+    let prefix = &options.plan.prefix;
     let layout = Layout::new(date);
     let manifest = prefix.join(&layout.manifest_key());
     let mut versions = store.versions(&prefix.join(layout.day_prefix())).await?;
@@ -168,5 +221,7 @@ async fn delete_day<S: ObjectStore>(
         deleted += 1;
         manifest_gone |= v.key == manifest;
     }
-    Ok(deleted)
+    // The lease went with the day's other versions.
+    drop(lease);
+    Ok((Decision::Delete, deleted))
 }

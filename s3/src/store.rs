@@ -172,11 +172,12 @@ pub trait ObjectStore: Clone + Send + Sync + 'static {
         &self,
         key: &str,
     ) -> impl Future<Output = Result<Option<ObjectInfo>, StoreError>> + Send;
-    /// Sets or clears the legal hold on the object's current version; `false` when it does not
-    /// exist.
+    /// Sets or clears the legal hold on one version of the object (its current one when
+    /// `version_id` is `None`); `false` when it does not exist.
     fn set_legal_hold(
         &self,
         key: &str,
+        version_id: Option<&str>,
         on: bool,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
     /// The object's tags, in key order; `None` when it does not exist.
@@ -336,7 +337,12 @@ impl ObjectStore for S3Store {
         }
     }
 
-    async fn set_legal_hold(&self, key: &str, on: bool) -> Result<bool, StoreError> {
+    async fn set_legal_hold(
+        &self,
+        key: &str,
+        version_id: Option<&str>,
+        on: bool,
+    ) -> Result<bool, StoreError> {
         let status = if on {
             ObjectLockLegalHoldStatus::On
         } else {
@@ -347,6 +353,7 @@ impl ObjectStore for S3Store {
             .put_object_legal_hold()
             .bucket(&self.bucket)
             .key(key)
+            .set_version_id(version_id.map(str::to_owned))
             .legal_hold(ObjectLockLegalHold::builder().status(status).build())
             .send()
             .await

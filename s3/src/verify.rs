@@ -17,7 +17,7 @@ use std::collections::BTreeMap;
 
 use docvault_core::plan::RETENTION_TAG;
 use docvault_core::verify::{
-    ObservedObject, VerifyPolicy, VerifyReport, read_sample, verify_objects,
+    ObservedObject, RetentionMismatch, VerifyPolicy, VerifyReport, read_sample, verify_objects,
 };
 use docvault_core::{BackupDate, KeyPrefix, Layout};
 use futures::StreamExt as _;
@@ -218,7 +218,31 @@ pub async fn verify_day<S: ObjectStore>(
             Some(Err(e)) => object.read_error = Some(format!("reading it back failed: {e}")),
         }
     }
-    let report = verify_objects(&manifest, observed.into_values(), &options.policy);
+    let mut report = verify_objects(&manifest, observed.into_values(), &options.policy);
+    // The manifest object is held to the day's retention as its documents are: a manifest
+    // replaced by an unlocked one would otherwise set the terms it is checked by.
+    if let Some(retention) = manifest.retention {
+        requests.head += 1;
+        requests.tagging += 1;
+        if let Some(info) = store.head(&key).await? {
+            let mut observed = info.retention;
+            observed.class_tag = store
+                .tags(&key)
+                .await?
+                .and_then(|mut tags| tags.remove(RETENTION_TAG));
+            if let Some((expected, actual)) = retention.shortfall(&observed) {
+                report.retention_mismatch.insert(
+                    0,
+                    RetentionMismatch {
+                        document_id: "(the manifest)".into(),
+                        key: prefix.strip(&key).unwrap_or(&key).to_owned(),
+                        expected,
+                        actual,
+                    },
+                );
+            }
+        }
+    }
     Ok(Verification {
         manifest_key: key,
         documents: manifest.documents.len() as u64,

@@ -678,7 +678,7 @@ async fn a_retained_day_is_locked_and_tagged_and_verify_finds_an_object_that_los
         .manifest()
         .retention
         .expect("the manifest records it");
-    assert_eq!(day.retain_until.to_string(), "2026-12-03");
+    assert_eq!(day.retain_until.to_string(), "2026-12-04");
     let lock = day.object_lock().unwrap();
     {
         let objects = store.objects();
@@ -697,7 +697,7 @@ async fn a_retained_day_is_locked_and_tagged_and_verify_finds_an_object_that_los
     };
     let clean = verify_day(&store, &options).await.unwrap();
     assert!(clean.report.is_clean(), "{:?}", clean.report);
-    assert_eq!(clean.requests.tagging, 6);
+    assert_eq!(clean.requests.tagging, 7, "six documents and the manifest");
 
     // The same bytes put again by another tool: no lock, no class tag.
     let key = "backups/2026-11-27/documents/invoice_0005.csv";
@@ -722,13 +722,24 @@ async fn a_retained_day_is_locked_and_tagged_and_verify_finds_an_object_that_los
     assert!(
         r.retention_mismatch[1]
             .actual
-            .starts_with("compliance lock until 2026-12-03T23:00:00Z")
+            .starts_with("compliance lock until 2026-12-04T23:00:00Z")
     );
     assert_eq!(found.problems(), 2);
     assert!(
         r.render_text("the day")
-            .contains("retention   backups/2026-11-27/documents/invoice_0005.csv: required compliance lock until 2026-12-04T00:00:00Z, class tag `daily`")
+            .contains("retention   backups/2026-11-27/documents/invoice_0005.csv: required compliance lock until 2026-12-05T00:00:00Z, class tag `daily`")
     );
+
+    // The manifest put again without its lock is reported too.
+    let body = store.objects()[MANIFEST].body.clone();
+    store.land(MANIFEST, &body);
+    let found = verify_day(&store, &options).await.unwrap();
+    let first = &found.report.retention_mismatch[0];
+    assert_eq!(
+        (first.document_id.as_str(), first.key.as_str()),
+        ("(the manifest)", MANIFEST)
+    );
+    assert_eq!(found.problems(), 3);
 }
 
 #[tokio::test]
@@ -740,17 +751,9 @@ async fn a_legal_hold_covers_every_object_of_the_day_and_is_recorded() {
     backup(&store, 5).await.unwrap();
     let date = DATE.parse().unwrap();
     let at: Timestamp = "2026-12-01T09:00:00Z".parse().unwrap();
-    let on = set_day_hold(
-        &store,
-        &options(),
-        date,
-        true,
-        at,
-        Some("audit-17".into()),
-        4,
-    )
-    .await
-    .unwrap();
+    let on = set_day_hold(&store, &options(), date, true, at, Some("audit-17".into()))
+        .await
+        .unwrap();
     assert_eq!(
         (on.objects, on.on),
         (6, true),
@@ -790,7 +793,7 @@ async fn a_legal_hold_covers_every_object_of_the_day_and_is_recorded() {
             .contains("5 under legal hold")
     );
 
-    let off = set_day_hold(&store, &options(), date, false, at, None, 4)
+    let off = set_day_hold(&store, &options(), date, false, at, None)
         .await
         .unwrap();
     assert_eq!((off.objects, off.on), (6, false));
@@ -801,7 +804,7 @@ async fn a_legal_hold_covers_every_object_of_the_day_and_is_recorded() {
     );
 
     let other = "2026-10-01".parse().unwrap();
-    let nothing = set_day_hold(&store, &options(), other, true, at, None, 4).await;
+    let nothing = set_day_hold(&store, &options(), other, true, at, None).await;
     assert!(
         matches!(nothing, Err(HoldError::NothingToHold { .. })),
         "{nothing:?}"

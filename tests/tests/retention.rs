@@ -59,26 +59,29 @@ proptest! {
         prop_assert!(grown.classify(date).1 >= p.classify(date).1);
     }
 
-    /// Looking from any day of a run of consecutive daily backups, the days still kept include
-    /// the last `keep_daily` days and the first day of each of the last `keep_weekly` weeks,
-    /// `keep_monthly` months and `keep_yearly` years that the run covers from their first day.
+    /// On any day of a run of consecutive daily backups (each day backed up once it has
+    /// ended, so the newest backup on `today` is of the day before), the days still kept
+    /// include the last `keep_daily` backups and the first day of each of the last
+    /// `keep_weekly` weeks, `keep_monthly` months and `keep_yearly` years that the run covers
+    /// from their first day.
     #[test]
     fn what_is_kept_includes_the_last_periods(
         p in policy(), start in 0i64..30_000, length in 1i64..2_500, look in 0.0f64..1.0,
     ) {
         let first = day(start);
-        let today = day(start + ((length - 1) as f64 * look) as i64);
-        let kept = |d: BackupDate| d >= first && d <= today && p.keeps(d, today);
-        // The last keep_daily days.
+        let latest = day(start + ((length - 1) as f64 * look) as i64);
+        let today = latest.next_day().unwrap();
+        let kept = |d: BackupDate| d >= first && d <= latest && p.keeps(d, today);
+        // The last keep_daily backups.
         for back in 0..i64::from(p.keep(RetentionClass::Daily)) {
-            let d = day(today.days_since_epoch() - back);
+            let d = day(latest.days_since_epoch() - back);
             if d >= first {
                 prop_assert!(kept(d), "daily {d} not kept on {today}");
             }
         }
         // One day from each of the last N weeks, months, years.
         for class in [RetentionClass::Weekly, RetentionClass::Monthly, RetentionClass::Yearly] {
-            let mut period = period_start(&p, class, today);
+            let mut period = period_start(&p, class, latest);
             for _ in 0..p.keep(class) {
                 if period < first {
                     break;
@@ -89,12 +92,19 @@ proptest! {
         }
     }
 
-    /// A lifecycle rule of a class never deletes a day of that class before its time.
+    /// A lifecycle rule of a class never deletes a day of that class before its expiry (the
+    /// day after `retain_until`): S3 deletes at the first midnight UTC after creation plus the
+    /// rule's days, and a day's objects are created during that day at the earliest.
     #[test]
-    fn lifecycle_days_cover_every_day_of_the_class(p in policy(), n in 0i64..400_000) {
+    fn lifecycle_days_cover_every_day_of_the_class(
+        p in policy(), n in 0i64..400_000, created_seconds in 1i64..86_400,
+    ) {
         let date = day(n);
         let (class, until) = p.classify(date);
-        let needed = until.days_since_epoch() + 1 - date.days_since_epoch();
-        prop_assert!(i64::from(p.lifecycle_days(class)) >= needed);
+        let created = date.start().unix_seconds() + created_seconds;
+        let deleted_after = created + 86_400 * i64::from(p.lifecycle_days(class));
+        let deleted_at = (deleted_after / 86_400 + 1) * 86_400; // the next midnight UTC
+        let expiry = until.next_day().unwrap().start().unix_seconds();
+        prop_assert!(deleted_at >= expiry, "{class} {date}: deleted before {until} ended");
     }
 }

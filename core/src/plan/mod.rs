@@ -263,8 +263,9 @@ pub fn lease_put(
     }
 }
 
-/// The PUT of a day's legal-hold record: tagged with the day's class so it leaves with the day,
-/// never locked (it is replaced when the hold changes; versioning keeps each one).
+/// The PUT of a day's legal-hold record: never locked (it is replaced when the hold changes;
+/// versioning keeps each one) and never tagged with a retention class, so no lifecycle rule
+/// removes the record of a hold.
 pub fn legal_hold_put(options: &PlanOptions, date: BackupDate, body: &[u8]) -> ObjectPut {
     ObjectPut {
         key: options.prefix.join(&Layout::new(date).legal_hold_key()),

@@ -26,6 +26,7 @@ use serde::Serialize;
 use super::{ObjectPut, PlanError, PlanOptions, document_put, manifest_put};
 use crate::manifest::{BackupStatus, FailedDocument, FailureStage, Manifest, ManifestHeader};
 use crate::model::{Document, DocumentId};
+use crate::retention::LockMode;
 
 /// How a document came to be stored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -97,8 +98,15 @@ impl Commit {
 }
 
 impl BackupRun {
-    /// Starts a run.
-    pub fn new(header: ManifestHeader, options: PlanOptions) -> Self {
+    /// Starts a run. A day whose retention has already ended at the run's time (a late
+    /// backfill) is written without a lock (S3 refuses a lock that ends in the past), and its
+    /// manifest says so.
+    pub fn new(header: ManifestHeader, mut options: PlanOptions) -> Self {
+        if let Some(retention) = &mut options.retention
+            && retention.for_day(header.backup_date).expires_at() <= header.backup_timestamp
+        {
+            retention.lock = LockMode::None;
+        }
         Self {
             header,
             options,
@@ -331,9 +339,9 @@ mod tests {
         let commit = run.finish().unwrap();
         let retention = commit.manifest.retention.expect("recorded in the manifest");
         assert_eq!(retention.class, RetentionClass::Daily);
-        assert_eq!(retention.retain_until.to_string(), "2026-12-03");
+        assert_eq!(retention.retain_until.to_string(), "2026-12-04");
         let lock = retention.object_lock().expect("locked");
-        assert_eq!(lock.retain_until.to_string(), "2026-12-04T00:00:00Z");
+        assert_eq!(lock.retain_until.to_string(), "2026-12-05T00:00:00Z");
         for put in puts.iter().chain([&commit.put]) {
             assert_eq!(put.lock, Some(lock), "{}", put.key);
             assert!(put.tagging.ends_with("&Retention=daily"), "{}", put.tagging);
@@ -342,6 +350,29 @@ mod tests {
         assert_eq!(lease.lock, None);
         assert!(lease.tagging.ends_with("&Retention=daily"));
         assert!(commit.body.windows(9).any(|w| w == b"retention"));
+    }
+
+    #[test]
+    fn a_backfill_after_the_days_retention_ended_is_written_unlocked() {
+        use crate::retention::{LockMode, Retention, RetentionPolicy, Weekday};
+        let retention = Retention {
+            policy: RetentionPolicy::new(7, 0, 0, 0, Weekday::Sunday).unwrap(),
+            lock: LockMode::Compliance,
+        };
+        let mut header = run().header().clone();
+        header.backup_timestamp = "2026-12-05T00:00:00Z".parse().unwrap();
+        let options = PlanOptions {
+            retention: Some(retention),
+            ..run().options().clone()
+        };
+        let late = BackupRun::new(header.clone(), options.clone());
+        let doc = &documents()[0];
+        assert_eq!(late.put_for(doc).lock, None);
+        let commit = late.finish().unwrap();
+        assert_eq!(commit.manifest.retention.unwrap().lock_mode, LockMode::None);
+        // A second earlier, the lock still ends in the future.
+        header.backup_timestamp = "2026-12-04T23:59:59Z".parse().unwrap();
+        assert!(BackupRun::new(header, options).put_for(doc).lock.is_some());
     }
 
     #[test]

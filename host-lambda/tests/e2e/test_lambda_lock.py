@@ -55,7 +55,7 @@ def test_a_compliance_locked_day_cannot_be_deleted_or_replaced_by_another_client
     fn = start_lambda(env(locked_bucket, key_arn, "COMPLIANCE"))
     prefix, m = backed_up_day(s3, locked_bucket, fn)
     day = dt.date.fromisoformat(m["backup_date"])
-    until = day + dt.timedelta(days=29)
+    until = day + dt.timedelta(days=30)  # 30 dailies after the day itself
     assert m["retention"] == {"class": "daily", "retain_until": str(until), "lock_mode": "compliance",
                               "legal_hold": False}
     lock_end = dt.datetime.combine(until + dt.timedelta(days=1), dt.time(), dt.timezone.utc)

@@ -30,7 +30,6 @@ pub(crate) fn hold(args: &HoldArgs) -> Result<(), Failure> {
             args.on,
             at,
             args.by.clone(),
-            args.s3.concurrency.max(1),
         ))
         .map_err(|e| match &e {
             HoldError::Store(s) => Failure::storage(format!("hold of {} in {url}", args.date), s),

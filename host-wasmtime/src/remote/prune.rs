@@ -3,15 +3,15 @@
 
 use std::fmt::Write as _;
 
-use docvault_core::RetentionPolicy;
 use docvault_core::prune::Decision;
+use docvault_core::{PlanOptions, RetentionPolicy};
 use docvault_s3::executor::{Clock as _, SystemClock};
 use docvault_s3::prune::{PruneError, PruneOptions, prune_store};
 use serde_json::json;
 
 use crate::args::PruneArgs;
 use crate::error::Failure;
-use crate::{output, remote};
+use crate::{metrics, output, remote};
 
 /// Runs `prune`.
 pub(crate) fn prune(args: &PruneArgs) -> Result<(), Failure> {
@@ -31,11 +31,20 @@ pub(crate) fn prune(args: &PruneArgs) -> Result<(), Failure> {
         args.weekly_on,
     )
     .map_err(|e| Failure::Usage(e.to_string()))?;
-    let today = args.today.unwrap_or_else(|| SystemClock.now().date());
+    let now = SystemClock.now().truncate_to_seconds();
+    let today = args.today.unwrap_or_else(|| now.date());
+    docvault_core::prune::check_today(today, now).map_err(Failure::Usage)?;
     let runtime = remote::runtime()?;
     let store = remote::store(&runtime, &args.s3, &url.bucket);
     let options = PruneOptions {
-        prefix: url.prefix.clone(),
+        plan: PlanOptions {
+            prefix: url.prefix.clone(),
+            environment: metrics::label(&args.environment)?,
+            encryption: remote::encryption(args.s3.kms_key_id.as_deref()),
+            retention: None,
+        },
+        run_id: format!("prune-{}", now.unix_seconds()),
+        now,
         policy,
         today,
         delete: args.yes,
