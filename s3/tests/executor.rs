@@ -730,6 +730,11 @@ async fn a_retained_day_is_locked_and_tagged_and_verify_finds_an_object_that_los
             .contains("retention   backups/2026-11-27/documents/invoice_0005.csv: required compliance lock until 2026-12-05T00:00:00Z, class tag `daily`")
     );
 
+    assert!(
+        r.render_text("the day")
+            .contains("only to callers allowed s3:GetObjectRetention")
+    );
+
     // The manifest put again without its lock is reported too.
     let body = store.objects()[MANIFEST].body.clone();
     store.land(MANIFEST, &body);

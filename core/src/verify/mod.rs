@@ -401,6 +401,17 @@ impl VerifyReport {
         for p in self.problems() {
             let _ = writeln!(text, "  {p}");
         }
+        if self
+            .retention_mismatch
+            .iter()
+            .any(|m| m.actual.starts_with("no lock"))
+        {
+            let _ = writeln!(
+                text,
+                "  (S3 shows an object's lock only to callers allowed s3:GetObjectRetention: if \
+                 these credentials lack it, locked objects read as \"no lock\")"
+            );
+        }
         if unverified > 0 {
             for key in &self.unverified {
                 let _ = writeln!(
