@@ -4,8 +4,7 @@
 use std::time::Instant;
 
 use docvault_core::{
-    BackupDate, Generator, GeneratorSpec, ManifestHeader, MetricSet, PlanOptions, RunOutcome,
-    SourceDescription,
+    BackupDate, Generator, GeneratorSpec, ManifestHeader, MetricSet, RunOutcome, SourceDescription,
 };
 use docvault_s3::executor::{
     BackupError, BackupOutcome, ExecuteOptions, Incoming, SystemClock, execute,
@@ -106,12 +105,7 @@ async fn run<S: ObjectStore>(
     }
     tracing::info!(%date, ?origin, run_id = %invocation.request_id, "starting backup");
     let config = &app.config;
-    let options = PlanOptions {
-        prefix: config.prefix.clone(),
-        environment: config.environment.clone(),
-        encryption: config.encryption(),
-        retention: config.retention,
-    };
+    let options = config.plan_options();
     let lease_seconds = invocation
         .deadline
         .map(|d| d.unix_seconds() - invocation.now.unix_seconds() + 60)

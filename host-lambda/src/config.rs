@@ -3,7 +3,9 @@
 //! Every error names the variable and says what to set, so a bad deployment fails on its first
 //! invocation with a message that points at the fix.
 
-use docvault_core::{Encryption, KeyPrefix, Label, LockMode, Retention, RetentionPolicy, Weekday};
+use docvault_core::{
+    Encryption, KeyPrefix, Label, LockMode, PlanOptions, Retention, RetentionPolicy, Weekday,
+};
 use docvault_s3::split::{
     DEFAULT_BUFFER_LIMIT, DEFAULT_MULTIPART_THRESHOLD, DEFAULT_PART_SIZE, MAX_SINGLE_PUT,
     MIN_PART_SIZE,
@@ -83,6 +85,17 @@ impl Config {
                 key_id: Some(id.clone()),
             },
             None => Encryption::None,
+        }
+    }
+
+    /// How this function writes the objects of its backup days: prefix, environment tags,
+    /// encryption and retention.
+    pub fn plan_options(&self) -> PlanOptions {
+        PlanOptions {
+            prefix: self.prefix.clone(),
+            environment: self.environment.clone(),
+            encryption: self.encryption(),
+            retention: self.retention,
         }
     }
 

@@ -1,7 +1,7 @@
 //! A legal-hold event: the hold set on, or cleared from, every object of a day (the shared
 //! [`set_day_hold`]), recorded beside the day's manifest with this invocation's request id.
 
-use docvault_core::{PlanOptions, Timestamp};
+use docvault_core::Timestamp;
 use docvault_s3::hold::set_day_hold;
 use docvault_s3::store::ObjectStore;
 use serde_json::{Value, json};
@@ -19,13 +19,7 @@ pub async fn handle<S: ObjectStore>(
     now: Timestamp,
     request_id: &str,
 ) -> Result<Value, HandlerError> {
-    let config = &app.config;
-    let options = PlanOptions {
-        prefix: config.prefix.clone(),
-        environment: config.environment.clone(),
-        encryption: config.encryption(),
-        retention: config.retention,
-    };
+    let options = app.config.plan_options();
     tracing::info!(date = %event.date, on = event.on, "setting the day's legal hold");
     let outcome = set_day_hold(
         &app.store,

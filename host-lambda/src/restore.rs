@@ -32,11 +32,10 @@ pub async fn handle<S: ObjectStore>(
         to_prefix: to_prefix.clone(),
         document: event.document.clone(),
         overwrite: event.overwrite,
+        // Restored copies are not backup days: no retention lock or class tag.
         options: PlanOptions {
-            prefix: config.prefix.clone(),
-            environment: config.environment.clone(),
-            encryption: config.encryption(),
             retention: None,
+            ..config.plan_options()
         },
         concurrency: config.concurrency,
         manifest_limit: config.manifest_limit(),

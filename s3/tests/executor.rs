@@ -76,6 +76,18 @@ fn options() -> PlanOptions {
     }
 }
 
+/// Verify of the test day at the root: no encryption required, nothing read back.
+fn verify_options() -> docvault_s3::verify::VerifyOptions {
+    docvault_s3::verify::VerifyOptions {
+        prefix: KeyPrefix::ROOT,
+        date: DATE.parse().unwrap(),
+        policy: docvault_core::verify::VerifyPolicy::default(),
+        read_fraction: 0.0,
+        concurrency: 4,
+        manifest_limit: 1 << 30,
+    }
+}
+
 fn generated(count: u64, seed: u64) -> impl Iterator<Item = Incoming> {
     Generator::new(GeneratorSpec {
         date: DATE.parse().unwrap(),
@@ -540,17 +552,13 @@ async fn verify_finds_every_kind_of_tampering_without_downloading() {
     backup(&store, 20).await.unwrap();
     let key = "arn:aws:kms:us-east-1:123456789012:key/k1";
     let options = VerifyOptions {
-        prefix: KeyPrefix::ROOT,
-        date: DATE.parse().unwrap(),
         policy: VerifyPolicy {
             encryption: Encryption::Kms {
                 key_id: Some(key.into()),
             },
             require_stored_checksums: false,
         },
-        read_fraction: 0.0,
-        concurrency: 4,
-        manifest_limit: 1 << 30,
+        ..verify_options()
     };
     let clean = verify_day(&store, &options).await.unwrap();
     assert!(clean.report.is_clean(), "{:?}", clean.report);
@@ -619,14 +627,7 @@ async fn a_set_copied_without_checksums_verifies_by_reading_it() {
     let store = MemoryStore::new();
     backup(&store, 8).await.unwrap();
     store.faults().no_checksums = true;
-    let options = VerifyOptions {
-        prefix: KeyPrefix::ROOT,
-        date: DATE.parse().unwrap(),
-        policy: VerifyPolicy::default(),
-        read_fraction: 0.0,
-        concurrency: 4,
-        manifest_limit: 1 << 30,
-    };
+    let options = verify_options();
     let unread = verify_day(&store, &options).await.unwrap();
     assert!(unread.report.is_clean(), "unverified is not a problem");
     assert_eq!(unread.report.unverified.len(), 8);
@@ -653,9 +654,8 @@ async fn a_set_copied_without_checksums_verifies_by_reading_it() {
 
 #[tokio::test]
 async fn a_retained_day_is_locked_and_tagged_and_verify_finds_an_object_that_lost_its_lock() {
-    use docvault_core::verify::VerifyPolicy;
     use docvault_core::{LockMode, Retention, RetentionPolicy, Weekday};
-    use docvault_s3::verify::{VerifyOptions, verify_day};
+    use docvault_s3::verify::verify_day;
     let store = MemoryStore::new();
     let retention = Retention {
         policy: RetentionPolicy::new(7, 4, 12, 7, Weekday::Sunday).unwrap(),
@@ -687,14 +687,7 @@ async fn a_retained_day_is_locked_and_tagged_and_verify_finds_an_object_that_los
             assert!(object.put.tagging.ends_with("Retention=daily"), "{key}");
         }
     }
-    let options = VerifyOptions {
-        prefix: KeyPrefix::ROOT,
-        date: DATE.parse().unwrap(),
-        policy: VerifyPolicy::default(),
-        read_fraction: 0.0,
-        concurrency: 4,
-        manifest_limit: 1 << 30,
-    };
+    let options = verify_options();
     let clean = verify_day(&store, &options).await.unwrap();
     assert!(clean.report.is_clean(), "{:?}", clean.report);
     assert_eq!(clean.requests.tagging, 7, "six documents and the manifest");
@@ -749,9 +742,8 @@ async fn a_retained_day_is_locked_and_tagged_and_verify_finds_an_object_that_los
 
 #[tokio::test]
 async fn a_legal_hold_covers_every_object_of_the_day_and_is_recorded() {
-    use docvault_core::verify::VerifyPolicy;
     use docvault_s3::hold::{HoldError, set_day_hold};
-    use docvault_s3::verify::{VerifyOptions, verify_day};
+    use docvault_s3::verify::verify_day;
     let store = MemoryStore::new();
     backup(&store, 5).await.unwrap();
     let date = DATE.parse().unwrap();
@@ -778,14 +770,7 @@ async fn a_legal_hold_covers_every_object_of_the_day_and_is_recorded() {
                                "by": "audit-17", "objects": 6})
         );
     }
-    let check = VerifyOptions {
-        prefix: KeyPrefix::ROOT,
-        date,
-        policy: VerifyPolicy::default(),
-        read_fraction: 0.0,
-        concurrency: 4,
-        manifest_limit: 1 << 30,
-    };
+    let check = verify_options();
     let held = verify_day(&store, &check).await.unwrap();
     assert!(held.report.is_clean());
     assert_eq!(
