@@ -3,13 +3,11 @@
 //! through the vault's [`docvault_fs::Root`] (never outside it, never through a link), each day
 //! under its lock so that a backup of the same day cannot run meanwhile.
 
-use std::fmt::Write as _;
 use std::io;
 use std::path::PathBuf;
 
-use docvault_core::prune::{Decision, KeepReason, StoredDay, decide};
+use docvault_core::prune::{Decision, KeepReason, PruneReport, PrunedDay, StoredDay, decide};
 use docvault_core::{BackupDate, Layout, LegalHoldRecord, Manifest, RetentionPolicy, Timestamp};
-use serde::Serialize;
 
 use docvault_fs::Kind;
 
@@ -29,29 +27,6 @@ pub(crate) struct PruneRequest {
     pub(crate) json: bool,
 }
 
-/// One day's outcome.
-#[derive(Debug, Serialize)]
-struct DayOutcome {
-    date: BackupDate,
-    #[serde(flatten)]
-    decision: Decision,
-    /// Whether the day was deleted (only with `--yes`).
-    deleted: bool,
-}
-
-/// `prune`'s result.
-#[derive(Debug, Serialize)]
-struct PruneReport {
-    command: &'static str,
-    dest: String,
-    today: BackupDate,
-    dry_run: bool,
-    kept: usize,
-    deleted: usize,
-    to_delete: usize,
-    days: Vec<DayOutcome>,
-}
-
 /// Runs `prune`.
 pub(crate) fn prune(request: &PruneRequest) -> Result<(), CliError> {
     let vault = Vault::open(&request.dest)?;
@@ -64,27 +39,20 @@ pub(crate) fn prune(request: &PruneRequest) -> Result<(), CliError> {
             decision = delete_day(&vault, &request.policy, request.today, date)?;
             deleted = decision == Decision::Delete;
         }
-        outcomes.push(DayOutcome {
+        outcomes.push(PrunedDay {
             date,
             decision,
             deleted,
+            deleted_versions: None,
         });
     }
-    let to_delete = outcomes
-        .iter()
-        .filter(|o| o.decision == Decision::Delete)
-        .count();
-    let report = PruneReport {
-        command: "prune",
-        dest: request.dest.display().to_string(),
-        today: request.today,
-        dry_run: !request.yes,
-        kept: outcomes.len() - to_delete,
-        deleted: outcomes.iter().filter(|o| o.deleted).count(),
-        to_delete,
-        days: outcomes,
-    };
-    output::emit(request.json, &render(&report), &report)
+    let report = PruneReport::new(
+        request.dest.display().to_string(),
+        request.today,
+        !request.yes,
+        outcomes,
+    );
+    output::emit(request.json, &report.render_text(), &report)
 }
 
 /// Every day folder under `backups/`, with what the decision needs.
@@ -201,36 +169,6 @@ fn delete_day(
         vault.display(&day)
     )))?;
     Ok(Decision::Delete)
-}
-
-fn render(report: &PruneReport) -> String {
-    let mut text = String::new();
-    for day in &report.days {
-        let what = match day.decision {
-            Decision::Delete if day.deleted => "deleted".to_owned(),
-            Decision::Delete => "would delete".to_owned(),
-            keep => keep.to_string(),
-        };
-        let _ = writeln!(text, "{}  {what}", day.date);
-    }
-    let _ = writeln!(
-        text,
-        "prune of {} on {}: {} days kept, {} {}",
-        report.dest,
-        report.today,
-        report.kept,
-        if report.dry_run {
-            report.to_delete
-        } else {
-            report.deleted
-        },
-        if report.dry_run {
-            "would be deleted (nothing was deleted: add --yes to delete them)"
-        } else {
-            "deleted"
-        }
-    );
-    text
 }
 
 /// What `hold` was asked.

@@ -86,6 +86,93 @@ impl std::fmt::Display for Decision {
     }
 }
 
+/// One day's outcome of a prune.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PrunedDay {
+    /// The day.
+    pub date: BackupDate,
+    /// The decision taken (after deciding again under the day's lock or lease).
+    #[serde(flatten)]
+    pub decision: Decision,
+    /// Whether the day was deleted (only when the prune was asked to delete).
+    pub deleted: bool,
+    /// Object versions deleted, where the store has versions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deleted_versions: Option<u64>,
+}
+
+/// What a prune did, for every host: as JSON (serde) and as text ([`PruneReport::render_text`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PruneReport {
+    /// Always `prune`.
+    pub command: &'static str,
+    /// The backup set, as the user named it.
+    pub dest: String,
+    /// The day decided on.
+    pub today: BackupDate,
+    /// Whether nothing was to be deleted (decisions only).
+    pub dry_run: bool,
+    /// Days kept.
+    pub kept: usize,
+    /// Days the policy lets go.
+    pub to_delete: usize,
+    /// Days deleted.
+    pub deleted: usize,
+    /// Every day, in date order.
+    pub days: Vec<PrunedDay>,
+}
+
+impl PruneReport {
+    /// The report of a prune of `dest` on `today`.
+    pub fn new(dest: String, today: BackupDate, dry_run: bool, days: Vec<PrunedDay>) -> Self {
+        let to_delete = days
+            .iter()
+            .filter(|d| d.decision == Decision::Delete)
+            .count();
+        Self {
+            command: "prune",
+            dest,
+            today,
+            dry_run,
+            kept: days.len() - to_delete,
+            to_delete,
+            deleted: days.iter().filter(|d| d.deleted).count(),
+            days,
+        }
+    }
+
+    /// The report as text for people: a line per day, then a summary.
+    pub fn render_text(&self) -> String {
+        use std::fmt::Write as _;
+        let mut text = String::new();
+        for day in &self.days {
+            let what = match (day.decision, day.deleted_versions) {
+                (Decision::Delete, Some(n)) if day.deleted => format!("deleted ({n} versions)"),
+                (Decision::Delete, None) if day.deleted => "deleted".to_owned(),
+                (Decision::Delete, _) => "would delete".to_owned(),
+                (keep, _) => keep.to_string(),
+            };
+            let _ = writeln!(text, "{}  {what}", day.date);
+        }
+        let _ = writeln!(
+            text,
+            "prune of {} on {}: {} days kept, {}",
+            crate::text::escaped(&self.dest),
+            self.today,
+            self.kept,
+            if self.dry_run {
+                format!(
+                    "{} would be deleted (nothing was deleted: add --yes to delete them)",
+                    self.to_delete
+                )
+            } else {
+                format!("{} deleted", self.deleted)
+            }
+        );
+        text
+    }
+}
+
 /// A `today` to prune on that is later than tomorrow at `now` (a typo would delete every day
 /// the policy keeps): refused, with the fix.
 ///

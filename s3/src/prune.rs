@@ -8,11 +8,10 @@
 //! backup is running is kept. A version S3 refuses to delete (locked, on hold) stops the
 //! prune with what to do.
 
-use docvault_core::prune::{Decision, KeepReason, StoredDay, decide};
+use docvault_core::prune::{Decision, KeepReason, PrunedDay, StoredDay, decide};
 use docvault_core::{
     BackupDate, KeyPrefix, Layout, LegalHoldRecord, PlanOptions, RetentionPolicy, Timestamp,
 };
-use serde::Serialize;
 
 use crate::lease::{DayLease, LeaseError, LeaseTerms};
 use crate::manifest::{LoadError, load_committed};
@@ -46,18 +45,6 @@ const LEASE: LeaseTerms = LeaseTerms {
     renew: false,
     retry_takes_over: false,
 };
-
-/// One day's outcome.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct DayPruned {
-    /// The day.
-    pub date: BackupDate,
-    /// The decision.
-    #[serde(flatten)]
-    pub decision: Decision,
-    /// Object versions (and delete markers) deleted.
-    pub deleted_versions: u64,
-}
 
 /// Why a prune stopped.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -102,7 +89,7 @@ impl PruneError {
 pub async fn prune_store<S: ObjectStore>(
     store: &S,
     options: &PruneOptions,
-) -> Result<Vec<DayPruned>, PruneError> {
+) -> Result<Vec<PrunedDay>, PruneError> {
     let prefix = &options.plan.prefix;
     let backups = prefix.join("backups/");
     let mut days = Vec::new();
@@ -118,13 +105,16 @@ pub async fn prune_store<S: ObjectStore>(
     }
     let mut out = Vec::new();
     for (date, mut decision) in decide(&options.policy, options.today, &days) {
-        let mut deleted_versions = 0;
+        let mut deleted_versions = None;
         if decision == Decision::Delete && options.delete {
-            (decision, deleted_versions) = delete_day(store, options, date).await?;
+            let (taken, versions) = delete_day(store, options, date).await?;
+            decision = taken;
+            deleted_versions = (taken == Decision::Delete).then_some(versions);
         }
-        out.push(DayPruned {
+        out.push(PrunedDay {
             date,
             decision,
+            deleted: deleted_versions.is_some(),
             deleted_versions,
         });
     }

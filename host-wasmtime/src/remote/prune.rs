@@ -1,13 +1,10 @@
 //! `prune --dest s3://...`: the days a retention policy no longer keeps, deleted for good
 //! through the shared [`prune_store`] (every version, the manifest's first).
 
-use std::fmt::Write as _;
-
-use docvault_core::prune::Decision;
+use docvault_core::prune::PruneReport;
 use docvault_core::{PlanOptions, RetentionPolicy};
 use docvault_s3::executor::{Clock as _, SystemClock};
 use docvault_s3::prune::{PruneError, PruneOptions, prune_store};
-use serde_json::json;
 
 use crate::args::PruneArgs;
 use crate::error::Failure;
@@ -56,41 +53,10 @@ pub(crate) fn prune(args: &PruneArgs) -> Result<(), Failure> {
             PruneError::Store(s) => Failure::storage(format!("prune of {url}"), s),
             _ => Failure::Check(e.to_string()),
         })?;
-    let to_delete = days
-        .iter()
-        .filter(|d| d.decision == Decision::Delete)
-        .count();
+    let report = PruneReport::new(url.to_string(), today, !args.yes, days);
     if args.json {
-        return output::json(&json!({
-            "command": "prune",
-            "dest": url.to_string(),
-            "today": today.to_string(),
-            "dry_run": !args.yes,
-            "kept": days.len() - to_delete,
-            "to_delete": to_delete,
-            "days": days,
-        }));
+        output::json(&report)
+    } else {
+        output::text(&report.render_text())
     }
-    let mut text = String::new();
-    for day in &days {
-        let what = match day.decision {
-            Decision::Delete if args.yes => {
-                format!("deleted ({} versions)", day.deleted_versions)
-            }
-            Decision::Delete => "would delete".to_owned(),
-            keep => keep.to_string(),
-        };
-        let _ = writeln!(text, "{}  {what}", day.date);
-    }
-    let _ = writeln!(
-        text,
-        "prune of {url} on {today}: {} days kept, {to_delete} {}",
-        days.len() - to_delete,
-        if args.yes {
-            "deleted"
-        } else {
-            "would be deleted (nothing was deleted: add --yes to delete them)"
-        }
-    );
-    output::text(&text)
 }
