@@ -9,6 +9,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TERM_COLOR=never
+# One build from a clean clone: incremental state would only cost disk and time.
+export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
 
 steps=(format clippy cargo wasm-probe wasmtime node package-lambda lambda infra generated)
 
