@@ -17,6 +17,7 @@
 //! * [`metrics`]: the spec's CloudWatch metrics as data, as EMF and as Prometheus text.
 //! * [`verify`]: a stored day compared with its manifest; the one object-identity rule.
 //! * [`prune`]: which stored days a policy lets go, and in which order a day is deleted.
+//! * [`shard`]: one day backed up by many workers, joined into one manifest by a commit.
 //! * [`retention`]: how long each day is kept (daily, weekly, monthly, yearly) and its S3 lock.
 //! * [`restore`]: which documents a restore copies, to which safe relative paths.
 //! * [`report`]: the backup report hosts print and read back.
@@ -39,6 +40,7 @@ pub mod prune;
 pub mod report;
 pub mod restore;
 pub mod retention;
+pub mod shard;
 pub mod text;
 pub mod verify;
 
@@ -54,8 +56,8 @@ pub use model::{
     Sha256Digest, Sha256Hasher, Timestamp, UploadParts, ValueError,
 };
 pub use plan::{
-    Admission, BackupRun, Commit, Encryption, ObjectPut, PlanError, PlanOptions, Stored, Transfer,
-    UploadPlan,
+    Admission, BackupRun, Commit, Encryption, ObjectPut, PlanError, PlanOptions, RunScope, Stored,
+    Transfer, UploadPlan,
 };
 pub use retention::{
     DayRetention, LegalHoldRecord, LockMode, ObjectLock, ObservedRetention, Retention,

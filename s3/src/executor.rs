@@ -32,7 +32,8 @@ use docvault_core::plan::document_put;
 use docvault_core::verify::{Identity, identity};
 use docvault_core::{
     Admission, BackupDate, BackupRun, Document, FailedDocument, FailureStage, GeneratedDocument,
-    Manifest, ManifestHeader, ObjectPut, PlanError, PlanOptions, Stored, Timestamp, Transfer,
+    Manifest, ManifestHeader, ObjectPut, PlanError, PlanOptions, RunScope, Stored, Timestamp,
+    Transfer,
 };
 use futures::StreamExt as _;
 use futures::stream::FuturesUnordered;
@@ -46,11 +47,11 @@ use crate::stream::hash_stream;
 /// How a run ended (other than by an error).
 #[derive(Debug, Clone)]
 pub enum BackupOutcome {
-    /// Every document is stored and this run committed the manifest.
+    /// Every document is stored and this run committed the manifest (a shard's run: its part).
     Completed {
         /// The manifest written.
         manifest: Manifest,
-        /// Where.
+        /// Where (a shard's run: the part's key).
         manifest_key: String,
         /// What was transferred.
         transfer: Transfer,
@@ -170,6 +171,17 @@ pub enum Incoming {
     Fetch(Fetch),
     /// A document that failed before it reached the executor.
     Failed(FailedDocument),
+}
+
+impl Incoming {
+    /// The id of the document (or of the failed source entry).
+    pub fn document_id(&self) -> &str {
+        match self {
+            Self::Document(d) => d.document.document_id.as_str(),
+            Self::Fetch(f) => &f.document_id,
+            Self::Failed(f) => &f.document_id,
+        }
+    }
 }
 
 impl From<GeneratedDocument> for Incoming {
@@ -314,13 +326,49 @@ where
     S: ObjectStore,
     I: IntoIterator<Item = Incoming>,
 {
+    execute_scoped(
+        store,
+        header,
+        options,
+        RunScope::Day,
+        documents,
+        exec,
+        clock,
+    )
+    .await
+}
+
+/// [`execute`] for a whole day or for one shard of a sharded run
+/// ([`docvault_core::shard`]): a shard runs under its own lease, and its last write is its
+/// part instead of the day's manifest ([`BackupOutcome::Completed`] then names the part).
+///
+/// # Errors
+/// As [`execute`].
+pub async fn execute_scoped<S, I>(
+    store: &S,
+    header: ManifestHeader,
+    options: PlanOptions,
+    scope: RunScope,
+    documents: I,
+    exec: &ExecuteOptions,
+    clock: &dyn Clock,
+) -> Result<BackupOutcome, BackupError>
+where
+    S: ObjectStore,
+    I: IntoIterator<Item = Incoming>,
+{
     let date = header.backup_date;
     let key = manifest_key(&options.prefix, date);
     let run_id = header
         .run_id
         .clone()
         .unwrap_or_else(|| header.backup_timestamp.to_string());
-    let mut run = BackupRun::new(header, options.clone());
+    let mut run = match scope {
+        RunScope::Day => BackupRun::new(header, options.clone()),
+        RunScope::Shard { plan, index } => {
+            BackupRun::for_shard(header, options.clone(), plan, index)
+        }
+    };
     let committed = |m: Manifest, transfer| BackupOutcome::AlreadyComplete {
         manifest: m,
         manifest_key: key.clone(),
@@ -341,7 +389,17 @@ where
         Err(e) => return Err(BackupError::Manifest(e)),
     }
     if run.stopped().is_none() {
-        match DayLease::acquire(store, &options, date, &run_id, clock.now(), exec.lease).await {
+        let acquired = DayLease::acquire_scoped(
+            store,
+            &options,
+            date,
+            scope,
+            &run_id,
+            clock.now(),
+            exec.lease,
+        )
+        .await;
+        match acquired {
             Ok(l) => lease = Some(l),
             Err(LeaseError::Store(e)) if e.is_fatal() => {
                 run.stop(e.to_string());
@@ -445,9 +503,21 @@ where
     let outcome = match written {
         Ok(_) => Ok(BackupOutcome::Completed {
             manifest: commit.manifest,
-            manifest_key: key,
+            manifest_key: match scope {
+                RunScope::Day => key,
+                RunScope::Shard { .. } => commit.put.key,
+            },
             transfer,
         }),
+        // A part is named by the SHA-256 of its bytes: the one there is this one (an earlier
+        // run of the shard stored the same documents).
+        Err(StoreError::PreconditionFailed) if scope != RunScope::Day => {
+            Ok(BackupOutcome::Completed {
+                manifest: commit.manifest,
+                manifest_key: commit.put.key,
+                transfer,
+            })
+        }
         Err(StoreError::PreconditionFailed) => {
             // Another run committed the day between the check and this write.
             match load_committed(store, &shared.options.prefix, date, exec.manifest_limit).await {

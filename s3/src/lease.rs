@@ -4,7 +4,8 @@
 
 use docvault_core::lease::{Lease, LeaseDecision, decide};
 use docvault_core::plan::lease_put;
-use docvault_core::{BackupDate, Layout, PlanOptions, Timestamp};
+use docvault_core::shard::WorkLayout;
+use docvault_core::{BackupDate, Layout, PlanOptions, RunScope, Timestamp};
 
 use crate::store::{ObjectStore, StoreError};
 
@@ -54,6 +55,7 @@ pub struct DayLease<S> {
     store: S,
     options: PlanOptions,
     date: BackupDate,
+    scope: RunScope,
     lease: Lease,
     etag: String,
     terms: LeaseTerms,
@@ -72,7 +74,27 @@ impl<S: ObjectStore> DayLease<S> {
         now: Timestamp,
         terms: LeaseTerms,
     ) -> Result<Self, LeaseError> {
-        let key = options.prefix.join(&Layout::new(date).lease_key());
+        Self::acquire_scoped(store, options, date, RunScope::Day, run_id, now, terms).await
+    }
+
+    /// Takes the lease of `scope` (the day, or one shard of a sharded run of it) for `run_id`
+    /// at `now`: shards of one day run at once, each under its own lease.
+    ///
+    /// # Errors
+    /// As [`acquire`](Self::acquire).
+    pub async fn acquire_scoped(
+        store: &S,
+        options: &PlanOptions,
+        date: BackupDate,
+        scope: RunScope,
+        run_id: &str,
+        now: Timestamp,
+        terms: LeaseTerms,
+    ) -> Result<Self, LeaseError> {
+        let key = options.prefix.join(&match scope {
+            RunScope::Day => Layout::new(date).lease_key(),
+            RunScope::Shard { plan, index } => WorkLayout::new(date).shard_lease_key(&plan, index),
+        });
         let lease = Lease::new(run_id, now, terms.seconds);
         let body = lease.to_json();
         // A lost race (another run created or took over the lease between our read and our
@@ -88,7 +110,7 @@ impl<S: ObjectStore> DayLease<S> {
                 LeaseDecision::Create => None,
                 LeaseDecision::TakeOver => existing.and_then(|o| o.etag),
             };
-            let put = lease_put(options, date, &body, over.as_deref());
+            let put = lease_put(options, date, scope, &body, over.as_deref());
             match store.put(&put, body.clone().into()).await {
                 Ok(written) => {
                     let etag = written.etag.ok_or_else(|| {
@@ -98,6 +120,7 @@ impl<S: ObjectStore> DayLease<S> {
                         store: store.clone(),
                         options: options.clone(),
                         date,
+                        scope,
                         lease,
                         etag,
                         terms,
@@ -154,7 +177,13 @@ impl<S: ObjectStore> DayLease<S> {
 
     async fn write(&self, lease: &Lease) -> Result<String, LeaseError> {
         let body = lease.to_json();
-        let put = lease_put(&self.options, self.date, &body, Some(&self.etag));
+        let put = lease_put(
+            &self.options,
+            self.date,
+            self.scope,
+            &body,
+            Some(&self.etag),
+        );
         match self.store.put(&put, body.into()).await {
             Ok(written) => written.etag.ok_or_else(|| {
                 StoreError::Transient("the store gave the lease no ETag".into()).into()

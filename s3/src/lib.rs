@@ -13,6 +13,7 @@
 //!
 //! * [`store`]: the [`store::ObjectStore`] port and [`store::S3Store`].
 //! * [`executor`]: a backup run against a store, manifest last, create-only.
+//! * [`shard`]: a sharded day's plan, published once, and the commit of its parts.
 //! * [`lease`]: the day's lease, so two runs of one day never write at once.
 //! * [`manifest`]: loading a day's committed manifest.
 //! * [`hold`]: legal hold on a whole day, and its record.
@@ -35,6 +36,7 @@ pub mod memory;
 pub mod metrics;
 pub mod prune;
 pub mod restore;
+pub mod shard;
 pub mod split;
 pub mod store;
 pub mod stream;

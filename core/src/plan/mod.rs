@@ -18,10 +18,11 @@ use crate::layout::{KeyPrefix, Layout};
 use crate::manifest::{AssembleError, BackupStatus, Manifest, SCHEMA_VERSION};
 use crate::model::{BackupDate, Document, Label, Sha256Digest, UploadParts};
 use crate::retention::{DayRetention, ObjectLock, Retention};
+use crate::shard::WorkLayout;
 
 pub mod run;
 
-pub use run::{Admission, BackupRun, Commit, Stored, Transfer};
+pub use run::{Admission, BackupRun, Commit, RunScope, Stored, Transfer};
 
 /// Server-side encryption the host must request on every PUT.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -232,28 +233,90 @@ pub fn manifest_put(options: &PlanOptions, manifest: &Manifest, body: &[u8]) -> 
     }
 }
 
-/// The PUT of a day's lease body ([`crate::lease`]): create-only for a new lease, or only over
-/// the lease object with entity tag `over` (taken over, renewed, released).
-pub fn lease_put(
+/// The PUT of a shard's result (`body` is the canonical JSON of `part`, a manifest of the
+/// shard's documents with the plan's header): a complete part goes create-only to a key named
+/// by its SHA-256 ([`WorkLayout::part_key`]); an incomplete one to the shard's report key,
+/// replaced by the shard's next run. Work objects are never locked nor tagged with a class:
+/// the `work/` lifecycle removes them.
+pub fn part_put(
     options: &PlanOptions,
-    date: BackupDate,
+    part: &Manifest,
     body: &[u8],
-    over: Option<&str>,
+    plan: &Sha256Digest,
+    index: u32,
+) -> ObjectPut {
+    let work = WorkLayout::new(part.backup_date);
+    let digest = Sha256Digest::of(body);
+    let complete = part.status == BackupStatus::Complete;
+    let key = if complete {
+        work.part_key(plan, index, &digest)
+    } else {
+        work.shard_report_key(plan, index)
+    };
+    work_put(options, key, body, "BackupPart", complete)
+}
+
+/// The PUT of a piece of a sharded run's work (plan, listing, part): create-only unless
+/// `replace`, never locked, tagged with `kind` and the environment.
+pub fn work_put(
+    options: &PlanOptions,
+    key: String,
+    body: &[u8],
+    kind: &str,
+    create_only: bool,
 ) -> ObjectPut {
     ObjectPut {
-        key: options.prefix.join(&Layout::new(date).lease_key()),
+        key: options.prefix.join(&key),
         content_type: "application/json".to_owned(),
         content_length: body.len() as u64,
         checksum_sha256: Sha256Digest::of(body).to_base64(),
         metadata: BTreeMap::new(),
-        // Tagged with the day's class so the lifecycle rules remove it with its day; never
-        // locked, since it is replaced and released while the run works.
+        tagging: tagging(
+            &[
+                ("Type", kind),
+                ("Environment", options.environment.as_str()),
+            ],
+            None,
+        ),
+        encryption: options.encryption.clone(),
+        if_none_match: create_only,
+        if_match: None,
+        lock: None,
+        parts: None,
+    }
+}
+
+/// The PUT of a lease body ([`crate::lease`]): the day's, or in a sharded run a shard's;
+/// create-only for a new lease, or only over the lease object with entity tag `over` (taken
+/// over, renewed, released).
+pub fn lease_put(
+    options: &PlanOptions,
+    date: BackupDate,
+    scope: RunScope,
+    body: &[u8],
+    over: Option<&str>,
+) -> ObjectPut {
+    let (key, retention) = match scope {
+        // Tagged with the day's class so the lifecycle rules remove it with its day.
+        RunScope::Day => (Layout::new(date).lease_key(), options.day_retention(date)),
+        // Work: the `work/` lifecycle removes it.
+        RunScope::Shard { plan, index } => {
+            (WorkLayout::new(date).shard_lease_key(&plan, index), None)
+        }
+    };
+    ObjectPut {
+        key: options.prefix.join(&key),
+        content_type: "application/json".to_owned(),
+        content_length: body.len() as u64,
+        checksum_sha256: Sha256Digest::of(body).to_base64(),
+        metadata: BTreeMap::new(),
+        // Never locked: it is replaced and released while the run works.
         tagging: tagging(
             &[
                 ("Type", "BackupLease"),
                 ("Environment", options.environment.as_str()),
             ],
-            options.day_retention(date).as_ref(),
+            retention.as_ref(),
         ),
         encryption: options.encryption.clone(),
         if_none_match: over.is_none(),

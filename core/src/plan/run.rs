@@ -23,9 +23,9 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use super::{ObjectPut, PlanError, PlanOptions, document_put, manifest_put};
+use super::{ObjectPut, PlanError, PlanOptions, document_put, manifest_put, part_put};
 use crate::manifest::{BackupStatus, FailedDocument, FailureStage, Manifest, ManifestHeader};
-use crate::model::{Document, DocumentId};
+use crate::model::{Document, DocumentId, Sha256Digest};
 use crate::retention::LockMode;
 
 /// How a document came to be stored.
@@ -62,11 +62,27 @@ pub enum Admission {
     Skipped,
 }
 
+/// What a run backs up, and so what its last write is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunScope {
+    /// The whole day: the last write is the day's manifest (or its incomplete-run report).
+    Day,
+    /// One shard of a plan ([`crate::shard`]): the last write is the shard's part, which the
+    /// commit later joins with the others into the day's manifest.
+    Shard {
+        /// The plan's digest.
+        plan: Sha256Digest,
+        /// The shard.
+        index: u32,
+    },
+}
+
 /// One backup run (see the module documentation).
 #[derive(Debug)]
 pub struct BackupRun {
     header: ManifestHeader,
     options: PlanOptions,
+    scope: RunScope,
     /// Admitted, no outcome yet: id and where it came from.
     pending: BTreeMap<String, Option<String>>,
     stored: BTreeMap<DocumentId, Document>,
@@ -101,15 +117,26 @@ impl BackupRun {
     /// Starts a run. A day whose retention has already ended at the run's time (a late
     /// backfill) is written without a lock (S3 refuses a lock that ends in the past), and its
     /// manifest says so.
-    pub fn new(header: ManifestHeader, mut options: PlanOptions) -> Self {
-        if let Some(retention) = &mut options.retention
-            && retention.for_day(header.backup_date).expires_at() <= header.backup_timestamp
-        {
-            retention.lock = LockMode::None;
-        }
+    pub fn new(header: ManifestHeader, options: PlanOptions) -> Self {
+        Self::scoped(header, options, RunScope::Day)
+    }
+
+    /// Starts the run of one shard of a plan whose header is `header`.
+    pub fn for_shard(
+        header: ManifestHeader,
+        options: PlanOptions,
+        plan: Sha256Digest,
+        index: u32,
+    ) -> Self {
+        Self::scoped(header, options, RunScope::Shard { plan, index })
+    }
+
+    fn scoped(header: ManifestHeader, options: PlanOptions, scope: RunScope) -> Self {
+        let options = options.for_run(&header);
         Self {
             header,
             options,
+            scope,
             pending: BTreeMap::new(),
             stored: BTreeMap::new(),
             failed: BTreeMap::new(),
@@ -126,6 +153,11 @@ impl BackupRun {
     /// The run's options.
     pub fn options(&self) -> &PlanOptions {
         &self.options
+    }
+
+    /// What the run backs up.
+    pub fn scope(&self) -> RunScope {
+        self.scope
     }
 
     /// A document (by id, with where it comes from) enters the run.
@@ -236,9 +268,20 @@ impl BackupRun {
         let date = self.header.backup_date;
         let mut manifest =
             Manifest::assemble(self.header, documents, self.failed.into_values().collect())?;
-        manifest.retention = self.options.day_retention(date);
-        let body = manifest.to_json().into_bytes();
-        let put = manifest_put(&self.options, &manifest, &body);
+        let put;
+        let body;
+        match self.scope {
+            RunScope::Day => {
+                manifest.retention = self.options.day_retention(date);
+                body = manifest.to_json().into_bytes();
+                put = manifest_put(&self.options, &manifest, &body);
+            }
+            RunScope::Shard { plan, index } => {
+                // A part is work, not a backup: the commit records the day's retention.
+                body = manifest.to_json().into_bytes();
+                put = part_put(&self.options, &manifest, &body, &plan, index);
+            }
+        }
         Ok(Commit {
             manifest,
             body,
@@ -260,6 +303,20 @@ impl BackupRun {
         } else {
             PlanError::NotAdmitted(id.to_owned())
         }
+    }
+}
+
+impl PlanOptions {
+    /// The options a run of `header` writes with: a day whose retention has already ended at
+    /// the run's time (a late backfill) is written without a lock (S3 refuses a lock that ends
+    /// in the past), and its manifest says so.
+    pub fn for_run(mut self, header: &ManifestHeader) -> Self {
+        if let Some(retention) = &mut self.retention
+            && retention.for_day(header.backup_date).expires_at() <= header.backup_timestamp
+        {
+            retention.lock = LockMode::None;
+        }
+        self
     }
 }
 
@@ -335,7 +392,13 @@ mod tests {
             puts.push(run.put_for(d));
             run.record_stored(d.clone(), Stored::Uploaded).unwrap();
         }
-        let lease = super::super::lease_put(run.options(), run.header().backup_date, b"{}", None);
+        let lease = super::super::lease_put(
+            run.options(),
+            run.header().backup_date,
+            RunScope::Day,
+            b"{}",
+            None,
+        );
         let commit = run.finish().unwrap();
         let retention = commit.manifest.retention.expect("recorded in the manifest");
         assert_eq!(retention.class, RetentionClass::Daily);
