@@ -86,6 +86,26 @@ pub struct BackupReport {
     pub manifest_key: Option<String>,
     /// The incomplete-run report's key, when one was written.
     pub report_key: Option<String>,
+    /// When the run backed up one shard of a sharded day: which, and its part.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<ShardRun>,
+}
+
+/// The shard a run backed up ([`crate::shard`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ShardRun {
+    /// The shard, from 0.
+    pub index: u32,
+    /// Shards the run was asked to split the day into.
+    pub of: u32,
+    /// Shards the plan has (fewer than `of` when the day has fewer documents).
+    pub planned: u32,
+    /// The plan's key.
+    pub plan_key: String,
+    /// The shard's part, once every document of the shard is stored (`None` for an index the
+    /// plan does not have, which has nothing to back up).
+    pub part_key: Option<String>,
 }
 
 impl BackupReport {
@@ -109,6 +129,7 @@ impl BackupReport {
             skipped: Vec::new(),
             manifest_key: None,
             report_key: None,
+            shard: None,
         }
     }
 
@@ -131,6 +152,9 @@ impl BackupReport {
             RunStatus::Complete => "complete",
             RunStatus::Incomplete => "incomplete",
         };
+        if let Some(s) = &self.shard {
+            let _ = write!(text, "shard {} of {}: ", s.index, s.of);
+        }
         let _ = writeln!(
             text,
             "backup of {} into {} {stored}: {} documents ({}), {} failed",
@@ -176,6 +200,33 @@ impl BackupReport {
         if let Some(key) = &self.report_key {
             let _ = writeln!(text, "incomplete-run report: {}", escaped(key));
         }
+        if let Some(s) = &self.shard {
+            let _ = writeln!(
+                text,
+                "plan: {} ({} shards)",
+                escaped(&s.plan_key),
+                s.planned
+            );
+            match &s.part_key {
+                Some(key) => {
+                    let _ = writeln!(text, "part: {}", escaped(key));
+                }
+                None if self.status != RunStatus::Incomplete => {
+                    let _ = writeln!(
+                        text,
+                        "  the plan has no shard {}: nothing to back up",
+                        s.index
+                    );
+                }
+                None => {}
+            }
+            if self.status == RunStatus::Complete {
+                let _ = writeln!(
+                    text,
+                    "the day is committed by `commit` once every shard has its part"
+                );
+            }
+        }
         text
     }
 
@@ -210,6 +261,7 @@ mod tests {
             skipped: Vec::new(),
             manifest_key: Some("backups/2026-11-27/manifest.json".into()),
             report_key: None,
+            shard: None,
         }
     }
 

@@ -65,6 +65,11 @@ pub(crate) enum Command {
     /// --yes). For a local backup set use `docvault prune`.
     #[command(after_help = EXIT_CODES)]
     Prune(PruneArgs),
+    /// Commit a day backed up in shards (`backup --shard I/N`): join every shard's part into
+    /// the day's manifest, written last and create-only; when a shard's part is missing or
+    /// altered, record its documents as failed in an incomplete-run report instead.
+    #[command(after_help = EXIT_CODES)]
+    Commit(CommitArgs),
     /// Put a day of an s3:// backup on legal hold (--on), or release it (--off): every object
     /// of the day, then a record beside its manifest. The bucket needs Object Lock enabled.
     Hold(HoldArgs),
@@ -118,12 +123,62 @@ pub(crate) struct BackupArgs {
     #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_PART_SIZE,
           value_parser = clap::value_parser!(u64).range(MIN_PART_SIZE..=MAX_SINGLE_PUT))]
     pub(crate) part_size: u64,
+    /// s3:// destinations: back up only shard I (from 0) of N, for a day spread over N
+    /// workers (a Kubernetes Indexed Job, a batch system): every worker plans the same split
+    /// of the source, the first one's plan is kept, and each stores its shard's documents and
+    /// a part; `commit` then writes the day's manifest. Every worker needs the same source,
+    /// N and retention flags.
+    #[arg(long, value_name = "I/N", conflicts_with = "dry_run")]
+    pub(crate) shard: Option<ShardOf>,
     #[command(flatten)]
     pub(crate) retention: RetentionArgs,
     #[command(flatten)]
     pub(crate) s3: S3Args,
     #[command(flatten)]
     pub(crate) metrics: MetricsArgs,
+}
+
+/// `--shard I/N`: shard I (0 to N-1) of N.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct ShardOf {
+    pub(crate) index: u32,
+    pub(crate) count: u32,
+}
+
+impl std::str::FromStr for ShardOf {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let usage = || {
+            format!(
+                "`{s}` is not I/N: give the shard index from 0 and the number of shards, \
+                 e.g. 0/4 (N at most {})",
+                docvault_core::shard::plan::MAX_SHARDS
+            )
+        };
+        let (i, n) = s.split_once('/').ok_or_else(usage)?;
+        let index: u32 = i.trim().parse().map_err(|_| usage())?;
+        let count: u32 = n.trim().parse().map_err(|_| usage())?;
+        if count == 0 || index >= count || count > docvault_core::shard::plan::MAX_SHARDS {
+            return Err(usage());
+        }
+        Ok(Self { index, count })
+    }
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct CommitArgs {
+    /// The backup: s3://BUCKET[/PREFIX].
+    #[arg(long, value_name = "S3URL")]
+    pub(crate) dest: String,
+    /// The day, YYYY-MM-DD.
+    #[arg(long)]
+    pub(crate) date: BackupDate,
+    /// Print the result as JSON on stdout.
+    #[arg(long)]
+    pub(crate) json: bool,
+    #[command(flatten)]
+    pub(crate) s3: S3Args,
 }
 
 #[derive(Debug, Args)]

@@ -65,6 +65,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Command::Restore(args) if remote::is_s3(&args.dest) => remote::restore::restore(&args),
         Command::Hold(args) => remote::hold::hold(&args),
         Command::Prune(args) => remote::prune::prune(&args),
+        Command::Commit(args) => remote::shard::commit(&args),
         command => {
             let guest = guest::load(sandbox)?;
             match command {
@@ -74,6 +75,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 Command::Backup(args) => backup(&guest, limits, &args, started),
                 Command::Hold(args) => remote::hold::hold(&args),
                 Command::Prune(args) => remote::prune::prune(&args),
+                Command::Commit(args) => remote::shard::commit(&args),
             }
         }
     }
@@ -129,6 +131,12 @@ fn backup(
     };
     if remote::is_s3(&args.dest) {
         remote::backup::backup(guest, limits, args, input, started)
+    } else if args.shard.is_some() {
+        Err(Failure::Usage(
+            "--shard needs an s3:// destination: the shards' parts and the plan live in the \
+             bucket, where every worker and the commit find them"
+                .into(),
+        ))
     } else if args.retention.keep_daily.is_some() {
         Err(Failure::Usage(
             "--keep-daily and the other retention flags apply to s3:// destinations; a local \

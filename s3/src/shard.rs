@@ -8,7 +8,9 @@ use docvault_core::shard::{
     Listed, PartProblem, ShardCommit, ShardCommitError, ShardFormatError, ShardListing, ShardPlan,
     ShardPlanError, Split, WorkLayout,
 };
-use docvault_core::{BackupDate, ManifestHeader, PlanOptions, RunScope, Transfer};
+use docvault_core::{
+    BackupDate, Encryption, KeyPrefix, ManifestHeader, PlanOptions, RunScope, Transfer,
+};
 
 use crate::executor::{BackupOutcome, Clock};
 use crate::lease::{DayLease, LeaseError, LeaseTerms};
@@ -36,14 +38,16 @@ pub enum ShardError {
     Split(#[from] ShardPlanError),
     /// The day has a plan, for other documents or another split.
     #[error(
-        "{key} plans other documents, another number of shards or another retention (the source \
-         changed since it was planned, or the workers were started with different settings); \
-         run every shard with the same source, split and retention, or delete the day's work \
-         folder to plan again"
+        "{key} plans the day differently from this worker, in {differs} (the source changed \
+         since it was planned, or the workers were started with different settings); run every \
+         shard with the same source, split and retention, or delete the day's work folder to \
+         plan again"
     )]
     PlanConflict {
         /// The plan's key.
         key: String,
+        /// What differs.
+        differs: String,
     },
     /// The day has no plan.
     #[error("{key} does not exist: no shard of the day has run; run the shards first")]
@@ -123,13 +127,18 @@ pub async fn publish_plan<S: ObjectStore>(
     match store.put(&put, Bytes::from(body)).await {
         Ok(_) => {}
         Err(StoreError::PreconditionFailed) => {
-            let existing = read_plan(store, &key)
-                .await?
-                .ok_or_else(|| ShardError::PlanConflict { key: key.clone() })?;
+            let existing =
+                read_plan(store, &key)
+                    .await?
+                    .ok_or_else(|| ShardError::PlanConflict {
+                        key: key.clone(),
+                        differs: "the plan itself (it was deleted while this worker read it)"
+                            .into(),
+                    })?;
             (plan, listings) =
                 ShardPlan::split(existing.header.clone(), options.retention, listing, split)?;
-            if plan != existing {
-                return Err(ShardError::PlanConflict { key });
+            if let Some(differs) = existing.difference(&plan) {
+                return Err(ShardError::PlanConflict { key, differs });
             }
         }
         Err(e) => return Err(store_error(&key)(e)),
@@ -194,7 +203,8 @@ pub struct CommitOutcome {
 /// [`ShardError`]: no plan, an unusable plan or listing, a busy day, the store's errors.
 pub async fn commit<S: ObjectStore>(
     store: &S,
-    options: &PlanOptions,
+    prefix: &KeyPrefix,
+    encryption: Encryption,
     date: BackupDate,
     settings: &CommitOptions,
     clock: &dyn Clock,
@@ -207,18 +217,25 @@ pub async fn commit<S: ObjectStore>(
         },
         problems: Vec::new(),
     };
-    let day_key = manifest_key(&options.prefix, date);
-    let committed = load_committed(store, &options.prefix, date, settings.manifest_limit)
+    let day_key = manifest_key(prefix, date);
+    let committed = load_committed(store, prefix, date, settings.manifest_limit)
         .await
         .map_err(ShardError::Manifest)?;
     if let Some(m) = committed {
         return Ok(done(m, day_key));
     }
     let work = WorkLayout::new(date);
-    let plan_key = options.prefix.join(&work.plan_key());
+    let plan_key = prefix.join(&work.plan_key());
     let plan = read_plan(store, &plan_key)
         .await?
         .ok_or(ShardError::NoPlan { key: plan_key })?;
+    // The plan decides the environment and the retention.
+    let options = &plan.options(PlanOptions {
+        prefix: prefix.clone(),
+        environment: plan.header.environment.clone(),
+        encryption,
+        retention: None,
+    });
     let run_id = format!(
         "{}-commit",
         plan.header.run_id.as_deref().unwrap_or("sharded")
@@ -268,7 +285,7 @@ pub async fn commit<S: ObjectStore>(
         // Committed meanwhile (by a commit that ran without the lease lapsing between): the
         // manifest there is the day's.
         Err(StoreError::PreconditionFailed) => {
-            match load_committed(store, &options.prefix, date, settings.manifest_limit).await {
+            match load_committed(store, prefix, date, settings.manifest_limit).await {
                 Ok(Some(m)) => Ok(done(m, day_key)),
                 Ok(None) => Err(ShardError::Store {
                     key: day_key,

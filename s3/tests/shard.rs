@@ -76,6 +76,10 @@ fn options() -> PlanOptions {
     }
 }
 
+fn prefix() -> KeyPrefix {
+    options().prefix
+}
+
 fn generated() -> impl Iterator<Item = Incoming> {
     Generator::new(GeneratorSpec {
         date: DATE.parse().unwrap(),
@@ -180,7 +184,8 @@ async fn four_workers_and_a_commit_write_the_single_runs_manifest() {
     assert_eq!(part_keys(&sharded).len(), 4);
     let done = commit(
         &sharded,
-        &options(),
+        &prefix(),
+        Encryption::None,
         DATE.parse().unwrap(),
         &settings(),
         &Fixed,
@@ -204,7 +209,8 @@ async fn four_workers_and_a_commit_write_the_single_runs_manifest() {
     let writes = sharded.writes().len();
     let again = commit(
         &sharded,
-        &options(),
+        &prefix(),
+        Encryption::None,
         DATE.parse().unwrap(),
         &settings(),
         &Fixed,
@@ -248,7 +254,8 @@ async fn a_deleted_or_altered_part_makes_the_commit_record_an_incomplete_run() {
         }
         let done = commit(
             &store,
-            &options(),
+            &prefix(),
+            Encryption::None,
             DATE.parse().unwrap(),
             &settings(),
             &Fixed,
@@ -292,7 +299,8 @@ async fn a_deleted_or_altered_part_makes_the_commit_record_an_incomplete_run() {
         worker(&store, "2026-11-28T03:00:00Z", 1, 3).await.unwrap();
         let done = commit(
             &store,
-            &options(),
+            &prefix(),
+            Encryption::None,
             DATE.parse().unwrap(),
             &settings(),
             &Fixed,
@@ -311,7 +319,8 @@ async fn a_worker_with_another_split_or_source_is_refused_and_a_commit_needs_a_p
     let store = MemoryStore::new();
     let e = commit(
         &store,
-        &options(),
+        &prefix(),
+        Encryption::None,
         DATE.parse().unwrap(),
         &settings(),
         &Fixed,

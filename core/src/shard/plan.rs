@@ -282,6 +282,43 @@ impl ShardPlan {
         }
     }
 
+    /// What differs between this plan and `other`, for a person, or `None` when they are equal.
+    pub fn difference(&self, other: &Self) -> Option<String> {
+        let h = (&self.header, &other.header);
+        let what = if h.0.backup_date != h.1.backup_date {
+            format!("the day ({} and {})", h.0.backup_date, h.1.backup_date)
+        } else if h.0.environment != h.1.environment {
+            format!(
+                "the environment ({} and {})",
+                h.0.environment, h.1.environment
+            )
+        } else if h.0.source != h.1.source {
+            "the source".to_owned()
+        } else if self.retention != other.retention {
+            "the retention".to_owned()
+        } else if self.shards.len() != other.shards.len() {
+            format!(
+                "the number of shards ({} and {})",
+                self.shards.len(),
+                other.shards.len()
+            )
+        } else if (self.total_documents, self.total_bytes)
+            != (other.total_documents, other.total_bytes)
+        {
+            format!(
+                "the documents ({} documents of {} bytes, and {} of {})",
+                self.total_documents, self.total_bytes, other.total_documents, other.total_bytes
+            )
+        } else if let Some(s) = self.shards.iter().zip(&other.shards).find(|(a, b)| a != b) {
+            format!("the documents of shard {}", s.0.index)
+        } else if self != other {
+            "the run (its time or id)".to_owned()
+        } else {
+            return None;
+        };
+        Some(what)
+    }
+
     /// The shard that holds `id`, if any.
     pub fn shard_of(&self, id: &str) -> Option<&Shard> {
         let i = self.shards.partition_point(|s| s.last_id.as_str() < id);

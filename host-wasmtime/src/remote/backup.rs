@@ -6,9 +6,9 @@
 use std::time::Instant;
 
 use docvault_core::report::{BackupReport, RunStatus};
-use docvault_core::{Layout, Manifest, PlanOptions, RunOutcome};
+use docvault_core::{Layout, Manifest, PlanOptions, RunOutcome, RunScope};
 use docvault_fs::Root;
-use docvault_s3::executor::{BackupOutcome, ExecuteOptions, SystemClock, execute};
+use docvault_s3::executor::{BackupOutcome, ExecuteOptions, Incoming, SystemClock, execute_scoped};
 use docvault_s3::lease::LeaseTerms;
 use serde_json::{Value, json};
 
@@ -16,6 +16,7 @@ use crate::args::BackupArgs;
 use crate::error::Failure;
 use crate::guest::{BackupInput, CAPTURE_LIMIT};
 use crate::remote::files::{Bodies, FileReading, incoming};
+use crate::remote::shard;
 use crate::sandbox::{Guest, Limits, Stdout};
 use crate::{metrics, output, remote};
 
@@ -93,11 +94,34 @@ pub(crate) fn backup(
             retry_takes_over: false,
         },
     };
-    let result = runtime.block_on(execute(
+    let (header, options, scope, shard_run, documents) = match args.shard {
+        None => (
+            manifest.header(),
+            options,
+            RunScope::Day,
+            None,
+            incoming(&manifest, bodies),
+        ),
+        Some(of) => match shard::plan(&runtime, &store, &url, &manifest, options, of)? {
+            (Some(work), _) => {
+                let ids = work.ids;
+                let mine: Box<dyn Iterator<Item = Incoming> + Send> = Box::new(
+                    incoming(&manifest, bodies).filter(move |i| ids.contains(i.document_id())),
+                );
+                (work.header, work.options, work.scope, Some(work.run), mine)
+            }
+            (None, run) => {
+                let report = shard::nothing_to_do(&url.to_string(), &manifest, run);
+                return emit(args, &report);
+            }
+        },
+    };
+    let result = runtime.block_on(execute_scoped(
         &store,
-        manifest.header(),
+        header,
         options,
-        incoming(&manifest, bodies),
+        scope,
+        documents,
         &exec,
         &SystemClock,
     ));
@@ -126,16 +150,15 @@ pub(crate) fn backup(
             },
         },
     })?;
-    let report = report(&url.to_string(), &outcome);
-    if args.json {
-        output::json(&report)?;
-    } else {
-        output::text(&report.render_text())?;
+    let mut report = report(&url.to_string(), &outcome);
+    if let Some(run) = shard_run {
+        report = shard::shard_report(report, run, &outcome);
     }
+    emit(args, &report)?;
     if report.status == RunStatus::Incomplete {
         Err(Failure::Check(format!(
-            "the backup of {} is incomplete: {} documents failed; no manifest was written. Fix \
-             them and rerun to complete the day",
+            "the backup of {} is incomplete: {} documents failed; no manifest (or shard part) \
+             was written. Fix them and rerun to complete the day",
             report.date,
             report.failed.len()
         )))
@@ -144,8 +167,16 @@ pub(crate) fn backup(
     }
 }
 
+fn emit(args: &BackupArgs, report: &BackupReport) -> Result<(), Failure> {
+    if args.json {
+        output::json(report)
+    } else {
+        output::text(&report.render_text())
+    }
+}
+
 /// The shared report of an S3 run.
-fn report(dest: &str, outcome: &BackupOutcome) -> BackupReport {
+pub(crate) fn report(dest: &str, outcome: &BackupOutcome) -> BackupReport {
     let m = outcome.manifest();
     let (status, manifest_key, report_key) = match outcome {
         BackupOutcome::Completed { manifest_key, .. } => {

@@ -5,12 +5,14 @@
 //! * [`backup`]: `backup --dest s3://...`.
 //! * [`verify`]: `verify --dest s3://...`, from S3's stored checksums.
 //! * [`restore`]: `restore --dest s3://... --to DIR`, every body checked as it streams.
+//! * [`shard`]: `backup --shard I/N --dest s3://...` and `commit`: a day spread over workers.
 
 pub(crate) mod backup;
 pub(crate) mod files;
 pub(crate) mod hold;
 pub(crate) mod prune;
 pub(crate) mod restore;
+pub(crate) mod shard;
 pub(crate) mod verify;
 
 use docvault_core::Encryption;
