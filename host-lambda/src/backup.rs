@@ -56,7 +56,8 @@ pub async fn handle<S: ObjectStore>(
     respond(result?, duration_ms)
 }
 
-fn respond(outcome: BackupOutcome, duration_ms: u64) -> Result<Value, HandlerError> {
+/// The response of a run that ended (a backup, or a sharded day's commit).
+pub(crate) fn respond(outcome: BackupOutcome, duration_ms: u64) -> Result<Value, HandlerError> {
     let m = outcome.manifest();
     let t = outcome.transfer();
     let mut response = json!({
@@ -106,11 +107,7 @@ async fn run<S: ObjectStore>(
     tracing::info!(%date, ?origin, run_id = %invocation.request_id, "starting backup");
     let config = &app.config;
     let options = config.plan_options();
-    let lease_seconds = invocation
-        .deadline
-        .map(|d| d.unix_seconds() - invocation.now.unix_seconds() + 60)
-        .and_then(|s| u32::try_from(s.max(60)).ok())
-        .unwrap_or(DEFAULT_LEASE_SECONDS);
+    let lease_seconds = lease_seconds(invocation);
     let exec = ExecuteOptions {
         concurrency: config.concurrency,
         max_attempts: config.max_attempts,
@@ -153,6 +150,32 @@ async fn run<S: ObjectStore>(
         .map_err(|e: BackupError| e.into())
 }
 
+/// How long a lease taken by this invocation lasts: a minute past its deadline (it cannot
+/// outlast it), never renewed.
+pub(crate) fn lease_seconds(invocation: &Invocation) -> u32 {
+    invocation
+        .deadline
+        .map(|d| d.unix_seconds() - invocation.now.unix_seconds() + 60)
+        .and_then(|s| u32::try_from(s.max(60)).ok())
+        .unwrap_or(DEFAULT_LEASE_SECONDS)
+}
+
+/// The store of the S3 document source.
+///
+/// # Errors
+/// [`HandlerError::Source`] when this host built none.
+pub(crate) fn source_store<'a, S: ObjectStore>(
+    app: &'a App<S>,
+    uri: &str,
+) -> Result<&'a S, HandlerError> {
+    app.source.as_ref().ok_or_else(|| HandlerError::Source {
+        uri: uri.to_owned(),
+        error: docvault_s3::store::StoreError::Transient(
+            "this host built no store for the document source".into(),
+        ),
+    })
+}
+
 async fn list_source<S: ObjectStore>(
     app: &App<S>,
     options: &source::SourceOptions,
@@ -160,14 +183,7 @@ async fn list_source<S: ObjectStore>(
     invocation: &Invocation,
 ) -> Result<Box<dyn Iterator<Item = Incoming> + Send>, HandlerError> {
     let uri = options.uri_for(date);
-    let Some(source) = &app.source else {
-        return Err(HandlerError::Source {
-            uri,
-            error: docvault_s3::store::StoreError::Transient(
-                "this host built no store for the document source".into(),
-            ),
-        });
-    };
+    let source = source_store(app, &uri)?;
     let documents = source::list_documents(source, options, date, invocation.now)
         .await
         .map_err(|error| HandlerError::Source {

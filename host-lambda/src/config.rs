@@ -3,6 +3,7 @@
 //! Every error names the variable and says what to set, so a bad deployment fails on its first
 //! invocation with a message that points at the fix.
 
+use docvault_core::shard::Split;
 use docvault_core::{
     Encryption, KeyPrefix, Label, LockMode, PlanOptions, Retention, RetentionPolicy, Weekday,
 };
@@ -75,6 +76,9 @@ pub struct Config {
     /// `KEEP_DAILY`, `KEEP_WEEKLY`, `KEEP_MONTHLY`, `KEEP_YEARLY`, `WEEKLY_ON`, `LOCK_MODE`:
     /// each day's retention and Object Lock (none when `KEEP_DAILY` is not set).
     pub retention: Option<Retention>,
+    /// `SHARD_MAX_DOCUMENTS` and `SHARD_MAX_BYTES`: how a `plan` event splits a day into shards
+    /// (scale-out with Step Functions; each shard is one `backup_shard` invocation's work).
+    pub shard_split: Split,
 }
 
 impl Config {
@@ -254,9 +258,30 @@ impl Config {
                 "Lambda sets it to the function's memory in MB (128 to 10240)",
             )?,
             retention: retention(&vars)?,
+            shard_split: Split::Limits {
+                max_documents: vars.number(
+                    "SHARD_MAX_DOCUMENTS",
+                    DEFAULT_SHARD_DOCUMENTS,
+                    1..=10_000_000,
+                    "use the most documents one shard holds, 1 to 10000000",
+                )?,
+                max_bytes: vars.number(
+                    "SHARD_MAX_BYTES",
+                    DEFAULT_SHARD_BYTES,
+                    1_048_576..=1 << 40,
+                    "use the most bytes one shard holds, 1 MiB (1048576) to 1 TiB",
+                )?,
+            },
         })
     }
 }
+
+/// Documents per shard by default: at the measured ~1,000 small documents a second per
+/// function (BENCHMARKS.md), a few minutes of a 15-minute invocation.
+pub const DEFAULT_SHARD_DOCUMENTS: u64 = 100_000;
+
+/// Bytes per shard by default: 8 GiB, about a minute at the 150 MB/s one function moves.
+pub const DEFAULT_SHARD_BYTES: u64 = 8 << 30;
 
 /// The retention policy and lock mode, when `KEEP_DAILY` is set.
 fn retention<F: Fn(&str) -> Option<String>>(

@@ -10,6 +10,7 @@ use docvault_s3::hold::HoldError;
 use docvault_s3::lease::LeaseError;
 use docvault_s3::manifest::LoadError;
 use docvault_s3::restore::RestoreError;
+use docvault_s3::shard::ShardError;
 use docvault_s3::store::{Refusal, StoreError};
 use docvault_s3::verify::VerifyError;
 
@@ -109,6 +110,39 @@ pub enum HandlerError {
     /// `KMS_KEY_ID` names a key that cannot be used (or KMS could not be asked).
     #[error(transparent)]
     Key(#[from] KeyError),
+    /// A sharded day's plan or commit could not be made.
+    #[error(transparent)]
+    Shard(#[from] ShardError),
+    /// A `backup_shard` event names a plan that is not the day's.
+    #[error(
+        "the batch names plan {named}, but the day's plan is {stored}: this execution's plan \
+         was replaced; start a new execution for the day"
+    )]
+    PlanReplaced {
+        /// The batch's plan.
+        named: String,
+        /// The day's plan.
+        stored: String,
+    },
+    /// The commit could not join every shard: the incomplete-run report lists their
+    /// documents as failed. Run the failed shards again (redrive the execution), then commit.
+    #[error(
+        "commit of {date} is incomplete: {shards} shards could not be joined ({first}); their \
+         {failed} documents are recorded as failed in {report}; redrive the execution (or run \
+         those shards again) and commit again"
+    )]
+    CommitIncomplete {
+        /// The day.
+        date: String,
+        /// Shards not joined.
+        shards: usize,
+        /// The first problem.
+        first: String,
+        /// Documents recorded as failed.
+        failed: u64,
+        /// Where the report is.
+        report: String,
+    },
 }
 
 impl HandlerError {
@@ -163,6 +197,17 @@ impl HandlerError {
             Self::RestoreIncomplete { .. } => "Fatal.RestoreIncomplete",
             Self::Key(e) if e.is_retryable() => "Retryable.KmsKey",
             Self::Key(_) => "Fatal.KmsKey",
+            Self::Shard(e) => match e {
+                ShardError::Lease(LeaseError::Busy { .. }) => "Retryable.Busy",
+                ShardError::PlanConflict { .. } => "Fatal.PlanConflict",
+                ShardError::NoPlan { .. } => "Fatal.NoPlan",
+                e => match e.store_error() {
+                    Some(store) => store_type(store).unwrap_or("Fatal.StoreRefused"),
+                    None => "Fatal.Shard",
+                },
+            },
+            Self::PlanReplaced { .. } => "Fatal.PlanConflict",
+            Self::CommitIncomplete { .. } => "Fatal.CommitIncomplete",
         }
     }
 
@@ -197,6 +242,7 @@ impl HandlerError {
             Self::Hold(HoldError::Store(e)) => (e.refusal()?, Bucket::Backup),
             Self::Restore(e) => (e.store_error()?.refusal()?, Bucket::Restore),
             Self::Source { error, .. } => (error.refusal()?, Bucket::Source),
+            Self::Shard(e) => (e.store_error()?.refusal()?, Bucket::Backup),
             _ => return None,
         };
         Some(fix(refusal, of))

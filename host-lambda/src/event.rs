@@ -7,6 +7,10 @@
 //! * `{"action": "verify", ...}` ([`VerifyEvent`]), `{"action": "restore", ...}`
 //!   ([`RestoreEvent`]) and `{"action": "legal_hold", "date": ..., "on": true|false}`
 //!   ([`LegalHoldEvent`]).
+//! * A sharded day (the scale-out state machine): `{"action": "plan", ...}` (the day chosen as
+//!   for a backup), `{"action": "backup_shard", "Items": [...], "BatchInput": {...}}`
+//!   ([`ShardBatchEvent`], the shape of a Distributed Map child with an `ItemBatcher`) and
+//!   `{"action": "commit", "date": ...}` ([`CommitEvent`]).
 //!
 //! Which day a backup takes is [`BackupEvent::day`]: the event's `date`; else the UTC day before
 //! its scheduled `time` (the day that just ended: a retry of the 02:00 event an hour later still
@@ -19,7 +23,15 @@ use serde::Deserialize;
 use serde_json::Value;
 
 /// The actions an event may name.
-pub const ACTIONS: [&str; 4] = ["backup", "verify", "restore", "legal_hold"];
+pub const ACTIONS: [&str; 7] = [
+    "backup",
+    "verify",
+    "restore",
+    "legal_hold",
+    "plan",
+    "backup_shard",
+    "commit",
+];
 
 /// A parsed invocation event.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -33,6 +45,58 @@ pub enum Event {
     Restore(RestoreEvent),
     /// Put a day on legal hold, or release it.
     LegalHold(LegalHoldEvent),
+    /// Plan a sharded backup of a day (the first step of the scale-out state machine); the
+    /// day is chosen as for a backup.
+    Plan(BackupEvent),
+    /// Back up a batch of shards of a planned day (one Distributed Map child).
+    BackupShard(ShardBatchEvent),
+    /// Join a planned day's parts into its manifest (the last step), or record the
+    /// incomplete run.
+    Commit(CommitEvent),
+}
+
+/// `{"action": "backup_shard", "Items": [{"index": 0}, ...], "BatchInput": {...}}`: the shape
+/// Step Functions' `ItemBatcher` gives a Distributed Map child.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ShardBatchEvent {
+    /// The shards of this batch.
+    #[serde(rename = "Items")]
+    pub items: Vec<ShardItem>,
+    /// What every batch shares.
+    #[serde(rename = "BatchInput")]
+    pub batch_input: ShardBatchInput,
+}
+
+/// One item of the plan's shard list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ShardItem {
+    /// The shard.
+    pub index: u32,
+}
+
+/// The batch input: which day and which plan.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ShardBatchInput {
+    /// The day.
+    pub date: BackupDate,
+    /// The digest of the plan the state machine started with (the `plan` step's output): a
+    /// shard of another plan is refused.
+    pub plan_sha256: docvault_core::Sha256Digest,
+    /// The Step Functions execution (`$$.Execution.Name`): retries of a shard within one
+    /// execution take its lease over at once; another execution's run of the shard waits.
+    #[serde(default)]
+    pub execution: Option<String>,
+}
+
+/// `{"action": "commit", "date": ...}`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CommitEvent {
+    /// The day.
+    pub date: BackupDate,
 }
 
 /// `{"action": "legal_hold"}`: set or clear the legal hold on every object of a day.
@@ -143,7 +207,8 @@ pub enum EventError {
     /// An action this function does not know.
     #[error(
         "event action {0} is not supported: use \"backup\" (the default), \"verify\", \
-         \"restore\" or \"legal_hold\""
+         \"restore\", \"legal_hold\", or for sharded days \"plan\", \"backup_shard\" and \
+         \"commit\""
     )]
     UnknownAction(String),
     /// A field is missing, unknown, or of the wrong kind.

@@ -13,6 +13,7 @@
 //! * [`backup`]: a backup event (the day's checks, the S3 source, the executor).
 //! * [`verify`]: a verify event.
 //! * [`restore`]: a restore event.
+//! * [`shard`]: a sharded day's `plan`, `backup_shard` and `commit` events (scale-out).
 //! * [`source`]: the documents of an S3 source prefix.
 //! * [`kms`]: the check of `KMS_KEY_ID` before the first write.
 
@@ -23,6 +24,7 @@ pub mod event;
 pub mod hold;
 pub mod kms;
 pub mod restore;
+pub mod shard;
 pub mod source;
 pub mod verify;
 
@@ -86,6 +88,9 @@ pub async fn handle<S: ObjectStore>(
         Event::Verify(e) => verify::handle(app, &e, invocation.now).await,
         Event::Restore(e) => restore::handle(app, &e).await,
         Event::LegalHold(e) => hold::handle(app, &e, invocation.now, &invocation.request_id).await,
+        Event::Plan(e) => shard::plan(app, &e, invocation).await,
+        Event::BackupShard(e) => shard::backup_shard(app, &e, invocation).await,
+        Event::Commit(e) => shard::commit_day(app, &e, invocation).await,
     }
 }
 

@@ -80,18 +80,51 @@ pub async fn list_documents<S: ObjectStore>(
     date: BackupDate,
     at: Timestamp,
 ) -> Result<Vec<Incoming>, StoreError> {
+    let objects = list_objects(source, options, date).await?;
+    Ok(incoming(source, options, date, at, objects))
+}
+
+/// The objects of `date` in `source`, in key order: every object below the day's prefix but
+/// folder markers.
+///
+/// # Errors
+/// The listing's [`StoreError`].
+pub async fn list_objects<S: ObjectStore>(
+    source: &S,
+    options: &SourceOptions,
+    date: BackupDate,
+) -> Result<Vec<ListedObject>, StoreError> {
     let prefix = options.prefix_for(date);
-    let layout = Layout::new(date);
-    let listed = source.list(&prefix).await?;
-    let mut out = Vec::with_capacity(listed.len());
-    for object in listed {
-        if object.key.ends_with('/') && object.size == 0 {
+    let mut listed = source.list(&prefix).await?;
+    listed.retain(|object| {
+        let marker = object.key.ends_with('/') && object.size == 0;
+        if marker {
             tracing::debug!(key = %object.key, "skipping a folder marker");
-            continue;
         }
-        let Some(relative) = object.key.strip_prefix(&prefix).map(str::to_owned) else {
-            continue;
-        };
+        !marker && object.key.starts_with(&prefix)
+    });
+    Ok(listed)
+}
+
+/// The document id of a listed object: its key below the day's prefix (which
+/// [`list_objects`] guarantees).
+pub fn relative_key<'k>(options: &SourceOptions, date: BackupDate, key: &'k str) -> &'k str {
+    let prefix = options.prefix_for(date);
+    key.strip_prefix(prefix.as_str()).unwrap_or(key)
+}
+
+/// Listed objects as executor input (see [`list_documents`]).
+pub fn incoming<S: ObjectStore>(
+    source: &S,
+    options: &SourceOptions,
+    date: BackupDate,
+    at: Timestamp,
+    objects: impl IntoIterator<Item = ListedObject>,
+) -> Vec<Incoming> {
+    let layout = Layout::new(date);
+    let mut out = Vec::new();
+    for object in objects {
+        let relative = relative_key(options, date, &object.key).to_owned();
         let uri = format!("s3://{}/{}", options.bucket, object.key);
         let failed = |reason: String| {
             Incoming::Failed(FailedDocument {
@@ -142,7 +175,7 @@ pub async fn list_documents<S: ObjectStore>(
             )),
         }));
     }
-    Ok(out)
+    out
 }
 
 /// What a listed object is called: its document id, its backup key, its source URI.

@@ -326,16 +326,25 @@ where
     S: ObjectStore,
     I: IntoIterator<Item = Incoming>,
 {
-    execute_scoped(
-        store,
-        header,
-        options,
-        RunScope::Day,
-        documents,
-        exec,
-        clock,
-    )
-    .await
+    let holder = header
+        .run_id
+        .clone()
+        .unwrap_or_else(|| header.backup_timestamp.to_string());
+    let run = Scoped {
+        scope: RunScope::Day,
+        lease_holder: holder,
+    };
+    execute_scoped(store, header, options, run, documents, exec, clock).await
+}
+
+/// What a run backs up, and the name it holds the lease under.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Scoped {
+    /// The day, or one shard of it.
+    pub scope: RunScope,
+    /// The lease holder's run id: the run's own id for a day; for a shard, an id its retries
+    /// share (its manifest header is the plan's, the same for every shard).
+    pub lease_holder: String,
 }
 
 /// [`execute`] for a whole day or for one shard of a sharded run
@@ -348,7 +357,7 @@ pub async fn execute_scoped<S, I>(
     store: &S,
     header: ManifestHeader,
     options: PlanOptions,
-    scope: RunScope,
+    run: Scoped,
     documents: I,
     exec: &ExecuteOptions,
     clock: &dyn Clock,
@@ -359,10 +368,10 @@ where
 {
     let date = header.backup_date;
     let key = manifest_key(&options.prefix, date);
-    let run_id = header
-        .run_id
-        .clone()
-        .unwrap_or_else(|| header.backup_timestamp.to_string());
+    let Scoped {
+        scope,
+        lease_holder: run_id,
+    } = run;
     let mut run = match scope {
         RunScope::Day => BackupRun::new(header, options.clone()),
         RunScope::Shard { plan, index } => {

@@ -9,7 +9,8 @@ use docvault_core::shard::{
     ShardPlanError, Split, WorkLayout,
 };
 use docvault_core::{
-    BackupDate, Encryption, KeyPrefix, ManifestHeader, PlanOptions, RunScope, Transfer,
+    BackupDate, Encryption, KeyPrefix, ManifestHeader, PlanOptions, RunScope, Sha256Digest,
+    Transfer,
 };
 
 use crate::executor::{BackupOutcome, Clock};
@@ -162,6 +163,57 @@ pub async fn publish_plan<S: ObjectStore>(
     Ok((plan, listings))
 }
 
+/// The plan of `date` below `prefix`.
+///
+/// # Errors
+/// [`ShardError::NoPlan`] when the day has none; an unusable plan; the store's errors.
+pub async fn load_plan<S: ObjectStore>(
+    store: &S,
+    prefix: &KeyPrefix,
+    date: BackupDate,
+) -> Result<ShardPlan, ShardError> {
+    let key = prefix.join(&WorkLayout::new(date).plan_key());
+    read_plan(store, &key)
+        .await?
+        .ok_or(ShardError::NoPlan { key })
+}
+
+/// The listing of shard `shard` of `plan` (whose digest is `digest`) below `prefix`, checked
+/// to be the plan's.
+///
+/// # Errors
+/// [`ShardError::NoListing`], an unusable listing, the store's errors.
+pub async fn load_listing<S: ObjectStore>(
+    store: &S,
+    prefix: &KeyPrefix,
+    plan: &ShardPlan,
+    digest: Sha256Digest,
+    index: u32,
+    limit: u64,
+) -> Result<ShardListing, ShardError> {
+    let key = prefix.join(&WorkLayout::new(plan.header.backup_date).listing_key(&digest, index));
+    let format = |source| ShardError::Format {
+        key: key.clone(),
+        source,
+    };
+    let shard = plan.shards.get(index as usize).ok_or_else(|| {
+        format(ShardFormatError::Shards(format!(
+            "the plan has no shard {index}"
+        )))
+    })?;
+    let object = store
+        .get(&key, limit)
+        .await
+        .map_err(store_error(&key))?
+        .ok_or_else(|| ShardError::NoListing {
+            key: key.clone(),
+            index,
+        })?;
+    let text = std::str::from_utf8(&object.body)
+        .map_err(|e| format(ShardFormatError::Parse(e.to_string())))?;
+    ShardListing::from_json(text, digest, shard).map_err(format)
+}
+
 async fn read_plan<S: ObjectStore>(store: &S, key: &str) -> Result<Option<ShardPlan>, ShardError> {
     let Some(object) = store.get(key, PLAN_LIMIT).await.map_err(store_error(key))? else {
         return Ok(None);
@@ -225,10 +277,7 @@ pub async fn commit<S: ObjectStore>(
         return Ok(done(m, day_key));
     }
     let work = WorkLayout::new(date);
-    let plan_key = prefix.join(&work.plan_key());
-    let plan = read_plan(store, &plan_key)
-        .await?
-        .ok_or(ShardError::NoPlan { key: plan_key })?;
+    let plan = load_plan(store, prefix, date).await?;
     // The plan decides the environment and the retention.
     let options = &plan.options(PlanOptions {
         prefix: prefix.clone(),
@@ -339,25 +388,15 @@ async fn commit_under_lease<S: ObjectStore>(
         };
         if let Err(problem) = joined {
             tracing::warn!(shard = index, problem = %problem, "shard not joined");
-            let key = options.prefix.join(&work.listing_key(&digest, index));
-            let object = store
-                .get(&key, settings.manifest_limit)
-                .await
-                .map_err(store_error(&key))?
-                .ok_or_else(|| ShardError::NoListing {
-                    key: key.clone(),
-                    index,
-                })?;
-            let text = std::str::from_utf8(&object.body).map_err(|e| ShardError::Format {
-                key: key.clone(),
-                source: ShardFormatError::Parse(e.to_string()),
-            })?;
-            let listing = ShardListing::from_json(text, digest, shard).map_err(|source| {
-                ShardError::Format {
-                    key: key.clone(),
-                    source,
-                }
-            })?;
+            let listing = load_listing(
+                store,
+                &options.prefix,
+                commit.plan(),
+                digest,
+                index,
+                settings.manifest_limit,
+            )
+            .await?;
             commit.unaccounted(listing, &problem)?;
             problems.push(problem);
         }

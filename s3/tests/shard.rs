@@ -12,7 +12,7 @@ use docvault_core::{
     PlanOptions, Retention, RetentionPolicy, RunScope, SourceDescription, Timestamp, Weekday,
 };
 use docvault_s3::executor::{
-    BackupOutcome, Clock, ExecuteOptions, Incoming, execute, execute_scoped,
+    BackupOutcome, Clock, ExecuteOptions, Incoming, Scoped, execute, execute_scoped,
 };
 use docvault_s3::lease::LeaseTerms;
 use docvault_s3::memory::MemoryStore;
@@ -95,6 +95,8 @@ fn listing() -> Vec<Listed> {
             document_id: i.document_id().to_owned(),
             size: 0,
             source: None,
+            etag: None,
+            last_modified: None,
         })
         .collect()
 }
@@ -113,9 +115,12 @@ async fn worker(
         .iter()
         .map(|l| l.document_id.clone())
         .collect();
-    let scope = RunScope::Shard {
-        plan: plan.digest(),
-        index,
+    let scope = Scoped {
+        scope: RunScope::Shard {
+            plan: plan.digest(),
+            index,
+        },
+        lease_holder: format!("worker-{index}"),
     };
     let mine = generated().filter(move |i| ids.contains(i.document_id()));
     Ok(execute_scoped(

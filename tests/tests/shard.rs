@@ -52,7 +52,7 @@ proptest! {
             date: "2026-12-01".parse().unwrap(), count, seed,
         }).map(|g| g.document).collect();
         let listing = docs.iter().map(|d| Listed {
-            document_id: d.document_id.to_string(), size: d.file_size, source: None,
+            document_id: d.document_id.to_string(), size: d.file_size, source: None, etag: None, last_modified: None,
         }).collect();
         let opts = options(lock);
         let (plan, listings) =

@@ -34,6 +34,12 @@ pub struct Listed {
     /// Where it comes from (a source key or path), when the shard needs it to read the body.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<String>,
+    /// The source's entity tag for it, so the shard reads exactly the object listed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub etag: Option<String>,
+    /// The source's modification time (Unix seconds), the document's created date.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_modified: Option<i64>,
 }
 
 /// How to split a listing.
@@ -230,6 +236,20 @@ impl ShardPlan {
     /// The plan's canonical JSON (fixed field order, one line).
     pub fn to_json(&self) -> String {
         serde_json::to_string(self).unwrap_or_else(|_| unreachable!("a plan always serializes"))
+    }
+
+    /// The shards as the items of a Step Functions Distributed Map: `[{"index":0},...]`.
+    pub fn items_json(&self) -> String {
+        let mut out = String::with_capacity(self.shards.len() * 14 + 2);
+        out.push('[');
+        for (i, s) in self.shards.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            out.push_str(&format!("{{\"index\":{}}}", s.index));
+        }
+        out.push(']');
+        out
     }
 
     /// SHA-256 of [`to_json`](Self::to_json): the plan's identity, which every part and
@@ -454,6 +474,12 @@ impl WorkLayout {
     /// `work/{date}/{plan}/`: the work of one plan.
     pub fn plan_prefix(&self, plan: &Sha256Digest) -> String {
         format!("{}{}/", self.day, plan.to_hex())
+    }
+
+    /// `work/{date}/{plan}/items.json`: the shards as a Distributed Map reads its items
+    /// ([`ShardPlan::items_json`]).
+    pub fn items_key(&self, plan: &Sha256Digest) -> String {
+        format!("{}items.json", self.plan_prefix(plan))
     }
 
     /// `work/{date}/{plan}/listing-{index}.json`.

@@ -53,6 +53,8 @@ fn listing(docs: &[Document]) -> Vec<Listed> {
             document_id: d.document_id.to_string(),
             size: d.file_size,
             source: None,
+            etag: None,
+            last_modified: None,
         })
         .collect()
 }
@@ -178,6 +180,10 @@ fn a_plan_reads_back_as_itself_and_a_tampered_plan_is_refused() {
         "invalid_shards"
     );
 
+    assert_eq!(
+        plan.items_json(),
+        r#"[{"index":0},{"index":1},{"index":2},{"index":3}]"#
+    );
     let mut grown = plan.clone();
     grown.total_documents += 1;
     assert_eq!(

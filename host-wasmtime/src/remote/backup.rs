@@ -8,7 +8,9 @@ use std::time::Instant;
 use docvault_core::report::{BackupReport, RunStatus};
 use docvault_core::{Layout, Manifest, PlanOptions, RunOutcome, RunScope};
 use docvault_fs::Root;
-use docvault_s3::executor::{BackupOutcome, ExecuteOptions, Incoming, SystemClock, execute_scoped};
+use docvault_s3::executor::{
+    BackupOutcome, ExecuteOptions, Incoming, Scoped, SystemClock, execute_scoped,
+};
 use docvault_s3::lease::LeaseTerms;
 use serde_json::{Value, json};
 
@@ -98,7 +100,13 @@ pub(crate) fn backup(
         None => (
             manifest.header(),
             options,
-            RunScope::Day,
+            Scoped {
+                scope: RunScope::Day,
+                lease_holder: manifest
+                    .run_id
+                    .clone()
+                    .unwrap_or_else(|| manifest.backup_timestamp.to_string()),
+            },
             None,
             incoming(&manifest, bodies),
         ),

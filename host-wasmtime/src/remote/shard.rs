@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use docvault_core::report::{BackupReport, RunStatus, ShardRun};
 use docvault_core::shard::{Listed, Split, WorkLayout};
 use docvault_core::{Manifest, ManifestHeader, PlanOptions, RunScope};
-use docvault_s3::executor::{BackupOutcome, SystemClock};
+use docvault_s3::executor::{BackupOutcome, Scoped, SystemClock};
 use docvault_s3::lease::LeaseTerms;
 use docvault_s3::shard::{CommitOptions, ShardError, commit as commit_day, publish_plan};
 use docvault_s3::store::S3Store;
@@ -30,8 +30,8 @@ pub(crate) struct ShardWork {
     pub(crate) header: ManifestHeader,
     /// The plan's options.
     pub(crate) options: PlanOptions,
-    /// The run's scope.
-    pub(crate) scope: RunScope,
+    /// The run's scope and lease holder.
+    pub(crate) scope: Scoped,
     /// The shard's ids.
     pub(crate) ids: BTreeSet<String>,
     /// For the report.
@@ -55,11 +55,15 @@ pub(crate) fn plan(
             document_id: d.document_id.to_string(),
             size: d.file_size,
             source: None,
+            etag: None,
+            last_modified: None,
         })
         .chain(scan.failed_documents.iter().map(|f| Listed {
             document_id: f.document_id.clone(),
             size: 0,
             source: f.source.clone(),
+            etag: None,
+            last_modified: None,
         }))
         .collect();
     let (plan, listings) = runtime
@@ -86,9 +90,19 @@ pub(crate) fn plan(
     let work = ShardWork {
         header: plan.header.clone(),
         options: plan.options(options),
-        scope: RunScope::Shard {
-            plan: plan.digest(),
-            index: of.index,
+        scope: Scoped {
+            scope: RunScope::Shard {
+                plan: plan.digest(),
+                index: of.index,
+            },
+            // This worker's own run id (the plan's header may carry another worker's).
+            lease_holder: format!(
+                "{}-shard-{}",
+                scan.run_id
+                    .clone()
+                    .unwrap_or_else(|| scan.backup_timestamp.to_string()),
+                of.index
+            ),
         },
         ids: listing
             .documents
