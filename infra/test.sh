@@ -21,4 +21,13 @@ DOCVAULT_CHECKOV_PYTHON="$(printf '%q ' "${ENV_CMD[@]}")"
 export DOCVAULT_CHECKOV_PYTHON
 setup_env tools infra/requirements-test.txt
 
+# asl-validator (npm) checks the state machine's Amazon States Language definition, Distributed
+# Map and ItemBatcher included (cfn-lint checks little inside a definition).
+ASL_VALIDATOR_VERSION=4.0.0
+ASL_DIR="$ROOT/target/tools/asl-validator-$ASL_VALIDATOR_VERSION"
+if [[ ! -x "$ASL_DIR/node_modules/.bin/asl-validator" ]]; then
+  npm install --prefix "$ASL_DIR" --no-audit --no-fund --silent "asl-validator@$ASL_VALIDATOR_VERSION"
+fi
+export DOCVAULT_ASL_VALIDATOR="$ASL_DIR/node_modules/.bin/asl-validator"
+
 exec "${ENV_CMD[@]}" -m pytest -q infra/tests "$@"

@@ -11,6 +11,7 @@ mutated copies (mutations.py) to show that it fails when the property goes.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 import re
 from typing import Any, Iterable
 
@@ -131,6 +132,9 @@ def check_backup_bucket_lifecycle(t: R) -> None:
     expiring = [(c, r) for c, r in rules if "ExpirationInDays" in r or "NoncurrentVersionExpiration" in r]
     by_class: dict[str, tuple[str | None, R]] = {}
     for cond, r in expiring:
+        # A sharded day's work area, outside backups/: expired by its prefix alone.
+        if r.get("Prefix") == "work/" and "TagFilters" not in r and cond is None:
+            continue
         # An expiry that is not filtered by one class tag would delete long-kept days early.
         tags = r.get("TagFilters", [])
         assert len(tags) == 1 and tags[0]["Key"] == "Retention", f"{r['Id']}: expires by its Retention tag only"
@@ -397,7 +401,7 @@ def check_role_least_privilege(t: R) -> None:
 # ------------------------------------------------------------------- compute
 ENV_VARS = {"BACKUP_BUCKET", "ENVIRONMENT", "KMS_KEY_ID", "DOCUMENT_SOURCE", "RESTORE_BUCKET", "ALLOW_EMPTY_DAYS",
             "DOCUMENT_COUNT", "KEEP_DAILY", "KEEP_WEEKLY", "KEEP_MONTHLY", "KEEP_YEARLY", "WEEKLY_ON", "LOCK_MODE",
-            "UPLOAD_CONCURRENCY", "METRICS_MODE", "METRICS_NAMESPACE", "RUST_LOG"}
+            "UPLOAD_CONCURRENCY", "METRICS_MODE", "METRICS_NAMESPACE", "RUST_LOG", "SHARD_MAX_DOCUMENTS"}
 
 
 def check_function(t: R) -> None:
@@ -442,14 +446,38 @@ def params_default(t: R, name: str):
     return t["Parameters"][name].get("Default")
 
 
+def schedule_targets(t: R) -> tuple[R, R]:
+    """The daily rule's one target: the state machine with ScaleOut, else the function."""
+    targets = props(t, RULE).get("Targets", [])
+    assert len(targets) == 1 and list(targets[0]) == ["Fn::If"], "one target, chosen by ScaleOut"
+    condition, machine, function = targets[0]["Fn::If"]
+    assert condition == "ScalesOut"
+    return machine, function
+
+
 def check_schedule(t: R) -> None:
     rule = props(t, RULE)
     assert rule.get("ScheduleExpression") == "cron(0 2 * * ? *)" and rule.get("State") == "ENABLED"
-    transformer = rule["Targets"][0].get("InputTransformer", {})
+    machine, function = schedule_targets(t)
+    transformer = function.get("InputTransformer", {})
     assert transformer.get("InputPathsMap") == {"time": "$.time"}, "the scheduled time must reach the Lambda"
     assert json.loads(transformer.get("InputTemplate", "{}").replace("<time>", '"T"')) == \
         {"action": "backup", "time": "T"}, "the event must ask for the backup of the day before its time"
     check_rule_target(t, RULE)
+    # With ScaleOut: the state machine, with the same scheduled time, retries, DLQ, and a role
+    # that may start only it.
+    assert is_ref(machine.get("Arn"), STATE_MACHINE)
+    transformer = machine.get("InputTransformer", {})
+    assert transformer.get("InputPathsMap") == {"time": "$.time"}
+    assert json.loads(transformer.get("InputTemplate", "{}").replace("<time>", '"T"')) == {"time": "T"}
+    assert machine.get("RetryPolicy", {}).get("MaximumRetryAttempts", 0) >= 1
+    assert is_arn_of(machine.get("DeadLetterConfig", {}).get("Arn"), DLQ)
+    assert is_arn_of(machine.get("RoleArn"), "ScheduleStartExecutionRole")
+    start = res(t, "ScheduleStartExecutionRole")
+    assert start.get("Condition") == "ScalesOut"
+    stmts = [x for pol in start["Properties"]["Policies"] for x in statements(pol["PolicyDocument"])]
+    assert stmts == [{"Sid": "StartBackupStateMachine", "Effect": "Allow", "Action": "states:StartExecution",
+                      "Resource": {"Ref": STATE_MACHINE}}], stmts
 
 
 def check_verification_schedule(t: R) -> None:
@@ -466,6 +494,8 @@ def check_rule_target(t: R, rule_name: str) -> None:
     """One target, the function, with retries, a DLQ that admits the rule, and an invoke
     permission scoped to the rule."""
     targets = props(t, rule_name).get("Targets", [])
+    if rule_name == RULE:
+        targets = [schedule_targets(t)[1]]
     assert len(targets) == 1 and is_arn_of(targets[0].get("Arn"), FUNCTION)
     retry = targets[0].get("RetryPolicy", {})
     assert retry.get("MaximumRetryAttempts", 0) >= 1 and retry.get("MaximumEventAgeInSeconds", 0) >= 60, \
@@ -541,7 +571,15 @@ def check_alarms(t: R) -> None:
     dlq = alarm_on(t, "AWS/SQS", "ApproximateNumberOfMessagesVisible")
     assert dlq["Dimensions"] == [{"Name": "QueueName", "Value": {"Fn::GetAtt": [DLQ, "QueueName"]}}]
     used = {a.get("MetricName") for a in alarms(t).values()}
-    assert {"BackupFailure", "BackupSuccess", "FailedDocuments", "VerificationFailures"} <= used <= METRIC_NAMES | {"Errors", "ApproximateNumberOfMessagesVisible", None}
+    assert {"BackupFailure", "BackupSuccess", "FailedDocuments", "VerificationFailures"} <= used <= \
+        METRIC_NAMES | {"Errors", "ApproximateNumberOfMessagesVisible", "ExecutionsFailed", None}
+    machine = [{"Name": "StateMachineArn", "Value": {"Ref": STATE_MACHINE}}]
+    assert alarm_on(t, "AWS/States", "ExecutionsFailed")["Dimensions"] == machine
+    for metric in ("ExecutionsTimedOut", "ExecutionsAborted"):
+        stopped = alarm_on(t, "AWS/States", metric)
+        stat = [m["MetricStat"] for m in stopped["Metrics"] if m.get("MetricStat", {}).get("Metric", {})
+                .get("MetricName") == metric][0]
+        assert stat["Metric"]["Dimensions"] == machine and stat["Stat"] == "Sum"
     topic = props(t, TOPIC)
     assert "${AWS::StackName}" in sub_text(topic["TopicName"])
     subs = of_type(t, "AWS::SNS::Subscription")
@@ -624,9 +662,94 @@ def check_parameters(t: R) -> None:
     assert sorted(grouped) == sorted(p), "every parameter belongs to one parameter group"
 
 
+# ------------------------------------------------------------- state machine
+STATE_MACHINE = "BackupStateMachine"
+ERROR_RS = Path(__file__).resolve().parents[2] / "host-lambda" / "src" / "error.rs"
+
+
+def definition(t: R, batch: int = 1, concurrency: int = 40) -> R:
+    """The state machine's definition as deployed: its Fn::Sub text with the function ARN, the
+    retry policy and the Map's numbers filled in."""
+    text, values = props(t, STATE_MACHINE)["DefinitionString"]["Fn::Sub"]
+    assert values["Function"] == {"Fn::GetAtt": [FUNCTION, "Arn"]}
+    filled = (text.replace("${Function}", "arn:aws:lambda:us-east-1:123456789012:function:docvault-backup")
+              .replace("${Retry}", values["Retry"]).replace("${AWS::Partition}", "aws").replace("${ShardBatchSize}", str(batch))
+              .replace("${MapMaxConcurrency}", str(concurrency)))
+    assert "${" not in filled, "every substitution is known"
+    return json.loads(filled)
+
+
+def function_error_types() -> set[str]:
+    """Every `Retryable.*` and `Fatal.*` error type the function reports (its error.rs)."""
+    return set(re.findall(r'"((?:Retryable|Fatal)\.[A-Za-z]+)"', ERROR_RS.read_text()))
+
+
+def tasks(states: R) -> Iterable[tuple[str, R]]:
+    for name, st in states.items():
+        yield name, st
+        if st.get("Type") == "Map":
+            yield from tasks(st["ItemProcessor"]["States"])
+
+
+def check_state_machine(t: R) -> None:
+    sm = props(t, STATE_MACHINE)
+    assert sm.get("StateMachineType") == "STANDARD", "Express workflows last 5 minutes at most"
+    assert is_arn_of(sm.get("RoleArn"), "BackupStateMachineRole")
+    assert "${AWS::StackName}" in sub_text(sm["StateMachineName"])
+    assert sm.get("LoggingConfiguration", {}).get("Level") in ("ERROR", "ALL")
+    assert sm.get("TracingConfiguration", {}).get("Enabled") is True
+    d = definition(t)
+    states = d["States"]
+    # plan -> (already complete? done) -> shards -> commit; a failed map still records the day.
+    assert d["StartAt"] == "Plan" and states["Plan"]["Next"] == "AlreadyComplete"
+    shards = states["Shards"]
+    assert shards["Type"] == "Map" and shards["Next"] == "Commit"
+    assert shards["ItemProcessor"]["ProcessorConfig"] == {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"}
+    assert shards.get("ToleratedFailurePercentage") == 0 and "ToleratedFailureCount" not in shards, \
+        "a day is complete or it is not: no tolerated failures"
+    assert shards["ItemReader"]["Parameters"] == {"Bucket.$": "$.bucket", "Key.$": "$.items_key"}
+    assert shards["ItemBatcher"]["BatchInput"] == {"date.$": "$.backup_date", "plan_sha256.$": "$.plan_sha256",
+                                                   "execution.$": "$$.Execution.Name"}
+    assert definition(t, batch=7)["States"]["Shards"]["ItemBatcher"]["MaxItemsPerBatch"] == 7
+    assert definition(t, concurrency=9)["States"]["Shards"]["MaxConcurrency"] == 9
+    assert shards["Catch"][0]["Next"] == "RecordIncomplete"
+    assert states["RecordIncomplete"]["Parameters"]["Payload"] == {"action": "commit", "date.$": "$.backup_date"}
+    assert states["Commit"]["Parameters"]["Payload"] == {"action": "commit", "date.$": "$.backup_date"}
+    actions = {name: st["Parameters"]["Payload"]["action"] for name, st in tasks(states) if st.get("Type") == "Task"}
+    assert actions == {"Plan": "plan", "BackupShard": "backup_shard", "Commit": "commit",
+                       "RecordIncomplete": "commit"}, actions
+    # Retried: every Retryable.* error of the function, and Lambda's own; never a Fatal.* one.
+    errors = function_error_types()
+    for name, st in tasks(states):
+        if st.get("Type") != "Task":
+            continue
+        retried = {e for r in st.get("Retry", []) for e in r["ErrorEquals"]}
+        assert {e for e in errors if e.startswith("Retryable.") and e != "Retryable.RestoreIncomplete"} <= retried, \
+            f"{name}: retries {sorted(retried)}"
+        assert not {e for e in retried if e.startswith("Fatal.") or e == "States.ALL"}, name
+        assert {"Sandbox.Timedout", "Lambda.TooManyRequestsException"} <= retried, name
+        assert all(r.get("BackoffRate", 1) > 1 and r.get("MaxAttempts", 0) >= 3 for r in st["Retry"]), name
+    # The state machine's role: the function, the work/ items, its own map children; no more.
+    role = props(t, "BackupStateMachineRole")
+    stmts = [x for pol in role["Policies"] for x in statements(pol["PolicyDocument"])]
+    by_sid = {x["Sid"]: x for x in stmts}
+    assert by_sid["ReadShardItems"]["Action"] == "s3:GetObject"
+    assert sub_text(by_sid["ReadShardItems"]["Resource"]) == "${BackupS3Bucket.Arn}/work/*"
+    assert by_sid["InvokeBackupFunction"]["Action"] == "lambda:InvokeFunction"
+    assert by_sid["RunMapChildren"]["Action"] == "states:StartExecution"
+    assert sub_text(by_sid["RunMapChildren"]["Resource"]).endswith(":stateMachine:${AWS::StackName}-daily-backup")
+    assert not [x for x in stmts if "s3:PutObject" in as_list(x["Action"]) or "s3:*" in as_list(x["Action"])]
+    star = [x for x in stmts if x.get("Resource") == "*"]
+    assert all(a.startswith(("logs:", "xray:")) for x in star for a in as_list(x["Action"])), star
+    # The work area expires on its own.
+    work = [r for c, r in lifecycle_rules(t) if r.get("Prefix") == "work/"]
+    assert len(work) == 1 and work[0]["ExpirationInDays"] <= 14
+
+
 ALL_CHECKS = [
     check_backup_bucket_versioning, check_backup_bucket_lifecycle, check_object_lock, check_log_bucket_lifecycle,
     check_public_access_blocked, check_access_logging, check_bucket_encryption, check_backup_bucket_policy,
     check_log_bucket_accepts_access_logs, check_retain_policies, check_kms_key, check_role_least_privilege,
     check_function, check_schedule, check_verification_schedule, check_alarms, check_tags, check_names_and_no_hardcoding, check_parameters,
+    check_state_machine,
 ]

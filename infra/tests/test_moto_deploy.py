@@ -203,7 +203,7 @@ def test_function_configuration(moto_url, deployed):
     assert env == {
         "BACKUP_BUCKET": out["BackupBucketName"], "ENVIRONMENT": "prod", "KMS_KEY_ID": out["KMSKeyArn"],
         "DOCUMENT_SOURCE": "generator", "ALLOW_EMPTY_DAYS": "false", "DOCUMENT_COUNT": "500",
-        "UPLOAD_CONCURRENCY": "32",
+        "UPLOAD_CONCURRENCY": "32", "SHARD_MAX_DOCUMENTS": "100000",
         "METRICS_MODE": "emf", "METRICS_NAMESPACE": "BackupSystem", "RUST_LOG": "info",
         # Retention by default: prod's 30 dailies, no longer-kept periods, no lock.
         "KEEP_DAILY": "30", "KEEP_WEEKLY": "0", "KEEP_MONTHLY": "0", "KEEP_YEARLY": "0",

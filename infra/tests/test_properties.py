@@ -71,6 +71,25 @@ def tag_list(t: R, name: str) -> list:
     return props(t, name)["Tags"]
 
 
+def definition_replace(t: R, old: str, new: str, part: str = "text") -> None:
+    """Edits the state machine's definition text (or its Retry substitution)."""
+    sub = props(t, "BackupStateMachine")["DefinitionString"]["Fn::Sub"]
+    if part == "text":
+        assert old in sub[0], old
+        sub[0] = sub[0].replace(old, new)
+    else:
+        assert old in sub[1]["Retry"], old
+        sub[1]["Retry"] = sub[1]["Retry"].replace(old, new)
+
+
+def machine_role_statement(t: R, sid: str) -> R:
+    for pol in props(t, "BackupStateMachineRole")["Policies"]:
+        for s in pol["PolicyDocument"]["Statement"]:
+            if s.get("Sid") == sid:
+                return s
+    raise KeyError(sid)
+
+
 # (check, description, mutation). The description is the test id.
 MUTATIONS: list[tuple[Callable[[R], None], str, Callable[[R], None]]] = [
     (P.check_backup_bucket_versioning, "versioning-deleted",
@@ -246,9 +265,11 @@ MUTATIONS: list[tuple[Callable[[R], None], str, Callable[[R], None]]] = [
     (P.check_schedule, "wrong-hour",
      lambda t: props(t, "DailyBackupRule").update(ScheduleExpression="cron(0 3 * * ? *)")),
     (P.check_schedule, "retry-policy-removed",
-     lambda t: delete(props(t, "DailyBackupRule")["Targets"][0], "RetryPolicy")),
+     lambda t: delete(props(t, "DailyBackupRule")["Targets"][0]["Fn::If"][2], "RetryPolicy")),
     (P.check_schedule, "rule-dlq-removed",
-     lambda t: delete(props(t, "DailyBackupRule")["Targets"][0], "DeadLetterConfig")),
+     lambda t: delete(props(t, "DailyBackupRule")["Targets"][0]["Fn::If"][2], "DeadLetterConfig")),
+    (P.check_schedule, "scale-out-target-without-dlq",
+     lambda t: delete(props(t, "DailyBackupRule")["Targets"][0]["Fn::If"][1], "DeadLetterConfig")),
     (P.check_schedule, "permission-unscoped",
      lambda t: delete(props(t, "LambdaInvokePermission"), "SourceArn")),
     (P.check_schedule, "dlq-policy-deleted",
@@ -311,6 +332,27 @@ MUTATIONS: list[tuple[Callable[[R], None], str, Callable[[R], None]]] = [
      lambda t: t["Parameters"]["BackupBucketName"].update(MaxLength=63)),
     (P.check_parameters, "environment-unconstrained",
      lambda t: delete(t["Parameters"]["Environment"], "AllowedValues")),
+    (P.check_state_machine, "express-workflow",
+     lambda t: props(t, "BackupStateMachine").update(StateMachineType="EXPRESS")),
+    (P.check_state_machine, "failures-tolerated",
+     lambda t: definition_replace(t, '"ToleratedFailurePercentage": 0', '"ToleratedFailurePercentage": 5')),
+    (P.check_state_machine, "map-inline",
+     lambda t: definition_replace(t, '"Mode": "DISTRIBUTED"', '"Mode": "INLINE"')),
+    (P.check_state_machine, "failed-map-not-recorded",
+     lambda t: definition_replace(t, '"Next": "RecordIncomplete"', '"Next": "Incomplete"')),
+    (P.check_state_machine, "busy-not-retried",
+     lambda t: definition_replace(t, '"Retryable.Busy", ', "", part="retry")),
+    (P.check_state_machine, "fatal-retried",
+     lambda t: definition_replace(t, '"Sandbox.Timedout"', '"Sandbox.Timedout", "Fatal.PlanConflict"', part="retry")),
+    (P.check_state_machine, "items-readable-bucket-wide",
+     lambda t: machine_role_statement(t, "ReadShardItems").update(Resource={"Fn::Sub": "${BackupS3Bucket.Arn}/*"})),
+    (P.check_state_machine, "machine-may-write",
+     lambda t: machine_role_statement(t, "ReadShardItems").update(Action=["s3:GetObject", "s3:PutObject"])),
+    (P.check_state_machine, "batch-size-fixed",
+     lambda t: definition_replace(t, '"MaxItemsPerBatch": ${ShardBatchSize}', '"MaxItemsPerBatch": 1')),
+    (P.check_schedule, "scale-out-starts-the-function",
+     lambda t: props(t, "DailyBackupRule")["Targets"][0]["Fn::If"][1].update(
+         Arn={"Fn::GetAtt": ["BackupLambdaFunction", "Arn"]})),
 ]
 
 
