@@ -198,7 +198,11 @@ async fn an_s3_source_object_replaced_after_the_plan_fails_its_shard_and_the_com
         .await
         .unwrap_err();
     assert_eq!(e.error_type(), "Fatal.PlanConflict", "{e}");
-    assert!(e.to_string().contains("in the documents (12 documents of 74 bytes"), "{e}");
+    assert!(
+        e.to_string()
+            .contains("in the documents (12 documents of 74 bytes"),
+        "{e}"
+    );
 }
 
 #[tokio::test]

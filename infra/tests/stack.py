@@ -21,6 +21,7 @@ import argparse
 import copy
 import io
 import json
+import os
 import socket
 import subprocess
 import sys
@@ -136,8 +137,10 @@ def _die_with_parent() -> None:
         pass
 
 
-def start_moto_server(log_path: Path | str | None = None, timeout: float = 30.0) -> MotoServer:
-    """Start `moto_server` on 127.0.0.1 and a free port; wait until it answers."""
+def start_moto_server(log_path: Path | str | None = None, timeout: float = 30.0,
+                      env: dict[str, str] | None = None) -> MotoServer:
+    """Start `moto_server` on 127.0.0.1 and a free port; wait until it answers. `env` adds
+    variables (e.g. MOTO_PORT, where its Step Functions interpreter sends AWS calls)."""
     port = free_port()
     log = open(log_path, "ab") if log_path else subprocess.DEVNULL
     process = subprocess.Popen(
@@ -145,6 +148,7 @@ def start_moto_server(log_path: Path | str | None = None, timeout: float = 30.0)
         stdout=log,
         stderr=subprocess.STDOUT,
         preexec_fn=_die_with_parent,
+        env={**os.environ, **(env or {})},
     )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + timeout
