@@ -713,6 +713,10 @@ def check_state_machine(t: R) -> None:
     assert definition(t, batch=7)["States"]["Shards"]["ItemBatcher"]["MaxItemsPerBatch"] == 7
     assert definition(t, concurrency=9)["States"]["Shards"]["MaxConcurrency"] == 9
     assert shards["Catch"][0]["Next"] == "RecordIncomplete"
+    # Child outputs are dropped ({} each): 10,000 shards' results must not reach the 256 KiB
+    # state payload limit (the commit reads the parts from S3, not from the Map's output).
+    assert shards["ItemProcessor"]["States"]["BackupShard"].get("OutputPath", "$") is None
+    assert shards.get("ResultPath", "$") is None
     assert states["RecordIncomplete"]["Parameters"]["Payload"] == {"action": "commit", "date.$": "$.backup_date"}
     assert states["Commit"]["Parameters"]["Payload"] == {"action": "commit", "date.$": "$.backup_date"}
     actions = {name: st["Parameters"]["Payload"]["action"] for name, st in tasks(states) if st.get("Type") == "Task"}

@@ -348,6 +348,8 @@ MUTATIONS: list[tuple[Callable[[R], None], str, Callable[[R], None]]] = [
      lambda t: machine_role_statement(t, "ReadShardItems").update(Resource={"Fn::Sub": "${BackupS3Bucket.Arn}/*"})),
     (P.check_state_machine, "machine-may-write",
      lambda t: machine_role_statement(t, "ReadShardItems").update(Action=["s3:GetObject", "s3:PutObject"])),
+    (P.check_state_machine, "child-results-kept",
+     lambda t: definition_replace(t, '"OutputPath": null,', '')),
     (P.check_state_machine, "batch-size-fixed",
      lambda t: definition_replace(t, '"MaxItemsPerBatch": ${ShardBatchSize}', '"MaxItemsPerBatch": 1')),
     (P.check_schedule, "scale-out-starts-the-function",
