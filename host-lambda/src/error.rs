@@ -113,6 +113,17 @@ pub enum HandlerError {
     /// A sharded day's plan or commit could not be made.
     #[error(transparent)]
     Shard(#[from] ShardError),
+    /// The day's plan names another source than `DOCUMENT_SOURCE`.
+    #[error(
+        "the day's plan lists documents of {planned}, but DOCUMENT_SOURCE is now {configured}: \
+         delete the day's work folder (work/{{date}}/) and start a new execution to plan again"
+    )]
+    SourceChanged {
+        /// The plan's source.
+        planned: String,
+        /// This function's source for the day.
+        configured: String,
+    },
     /// A `backup_shard` event names a plan that is not the day's.
     #[error(
         "the batch names plan {named}, but the day's plan is {stored}: this execution's plan \
@@ -206,7 +217,7 @@ impl HandlerError {
                     None => "Fatal.Shard",
                 },
             },
-            Self::PlanReplaced { .. } => "Fatal.PlanConflict",
+            Self::PlanReplaced { .. } | Self::SourceChanged { .. } => "Fatal.PlanConflict",
             Self::CommitIncomplete { .. } => "Fatal.CommitIncomplete",
         }
     }

@@ -97,6 +97,10 @@ pub struct ShardBatchInput {
 pub struct CommitEvent {
     /// The day.
     pub date: BackupDate,
+    /// The Step Functions execution: a retry of this execution's commit takes over the day's
+    /// lease its killed attempt left; another execution's commit waits for it.
+    #[serde(default)]
+    pub execution: Option<String>,
 }
 
 /// `{"action": "legal_hold"}`: set or clear the legal hold on every object of a day.

@@ -228,9 +228,16 @@ pub async fn backup_shard<S: ObjectStore>(
         .await?;
         let m = outcome.manifest();
         let t = outcome.transfer();
+        let day_key = config
+            .prefix
+            .join(&docvault_core::Layout::new(input.date).manifest_key());
         let part_key = match &outcome {
-            BackupOutcome::Completed { manifest_key, .. } => Some(manifest_key.clone()),
-            BackupOutcome::AlreadyComplete { .. } => None,
+            // Written now, or by an earlier run of the shard; the day's own manifest when the
+            // day was committed already.
+            BackupOutcome::Completed { manifest_key, .. }
+            | BackupOutcome::AlreadyComplete { manifest_key, .. } => {
+                (*manifest_key != day_key).then(|| manifest_key.clone())
+            }
             BackupOutcome::Incomplete { report_key, .. } => {
                 return Err(HandlerError::Incomplete {
                     date: input.date.to_string(),
@@ -296,14 +303,15 @@ fn shard_documents<S: ObjectStore>(
                 source::incoming(source, options, date, invocation.now, objects).into_iter(),
             ))
         }
-        (other, _) => Err(HandlerError::Source {
-            uri: format!("{other:?}"),
-            error: StoreError::Transient(
-                "the plan's source is not this function's DOCUMENT_SOURCE: the stack's source \
-                 changed after the day was planned; delete the day's work folder and start a \
-                 new execution"
-                    .into(),
-            ),
+        (planned, configured) => Err(HandlerError::SourceChanged {
+            planned: match planned {
+                SourceDescription::S3 { uri } => uri.clone(),
+                other => format!("{other:?}"),
+            },
+            configured: match configured {
+                DocumentSource::S3(options) => options.uri_for(date),
+                DocumentSource::Generator { .. } => "generator".into(),
+            },
         }),
     }
 }
@@ -320,13 +328,18 @@ pub async fn commit_day<S: ObjectStore>(
 ) -> Result<Value, HandlerError> {
     let started = Instant::now();
     let config = &app.config;
+    let (holder, takes_over) = match &event.execution {
+        Some(execution) => (format!("{execution}-commit"), true),
+        None => (format!("{}-commit", invocation.request_id), false),
+    };
     let settings = CommitOptions {
         manifest_limit: config.manifest_limit(),
         lease: LeaseTerms {
             seconds: backup::lease_seconds(invocation),
             renew: false,
-            retry_takes_over: true,
+            retry_takes_over: takes_over,
         },
+        lease_holder: Some(holder),
     };
     let result = commit(
         &app.store,

@@ -717,8 +717,9 @@ def check_state_machine(t: R) -> None:
     # state payload limit (the commit reads the parts from S3, not from the Map's output).
     assert shards["ItemProcessor"]["States"]["BackupShard"].get("OutputPath", "$") is None
     assert shards.get("ResultPath", "$") is None
-    assert states["RecordIncomplete"]["Parameters"]["Payload"] == {"action": "commit", "date.$": "$.backup_date"}
-    assert states["Commit"]["Parameters"]["Payload"] == {"action": "commit", "date.$": "$.backup_date"}
+    commit = {"action": "commit", "date.$": "$.backup_date", "execution.$": "$$.Execution.Name"}
+    assert states["RecordIncomplete"]["Parameters"]["Payload"] == commit
+    assert states["Commit"]["Parameters"]["Payload"] == commit
     actions = {name: st["Parameters"]["Payload"]["action"] for name, st in tasks(states) if st.get("Type") == "Task"}
     assert actions == {"Plan": "plan", "BackupShard": "backup_shard", "Commit": "commit",
                        "RecordIncomplete": "commit"}, actions

@@ -29,6 +29,7 @@ use std::time::Duration;
 use aws_sdk_s3::primitives::ByteStream;
 use bytes::Bytes;
 use docvault_core::plan::document_put;
+use docvault_core::shard::WorkLayout;
 use docvault_core::verify::{Identity, identity};
 use docvault_core::{
     Admission, BackupDate, BackupRun, Document, FailedDocument, FailureStage, GeneratedDocument,
@@ -428,6 +429,19 @@ where
                     return Err(BackupError::Manifest(e));
                 }
             }
+            // A shard whose part is already written is done: its documents are not touched
+            // again (a replaced document would make the part there claim the old bytes).
+            if let RunScope::Shard { plan, index } = scope
+                && let Some((part_key, part)) =
+                    existing_part(store, &options, date, plan, index, exec.manifest_limit).await
+            {
+                release(lease, clock).await;
+                return Ok(BackupOutcome::AlreadyComplete {
+                    manifest: part,
+                    manifest_key: part_key,
+                    transfer: Transfer::default(),
+                });
+            }
         }
     }
 
@@ -548,6 +562,41 @@ where
     };
     release(lease, clock).await;
     outcome
+}
+
+/// A valid complete part of shard `index` of `plan` already in the store (its bytes are the
+/// ones its name records, and it parses as a complete manifest), if there is one.
+async fn existing_part<S: ObjectStore>(
+    store: &S,
+    options: &PlanOptions,
+    date: BackupDate,
+    plan: docvault_core::Sha256Digest,
+    index: u32,
+    limit: u64,
+) -> Option<(String, Manifest)> {
+    let prefix = options
+        .prefix
+        .join(&WorkLayout::new(date).part_prefix(&plan, index));
+    let listed = store.list(&prefix).await.ok()?;
+    for object in listed {
+        let Some(named) = WorkLayout::part_digest(&prefix, &object.key) else {
+            continue;
+        };
+        let Ok(Some(stored)) = store.get(&object.key, limit).await else {
+            continue;
+        };
+        if docvault_core::Sha256Digest::of(&stored.body) != named {
+            continue;
+        }
+        let part = std::str::from_utf8(&stored.body)
+            .ok()
+            .and_then(|text| Manifest::from_json(text).ok())
+            .filter(|m| m.status == docvault_core::BackupStatus::Complete);
+        if let Some(part) = part {
+            return Some((object.key, part));
+        }
+    }
+    None
 }
 
 /// What the loop saw besides outcomes.

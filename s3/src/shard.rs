@@ -228,13 +228,16 @@ async fn read_plan<S: ObjectStore>(store: &S, key: &str) -> Result<Option<ShardP
 }
 
 /// Settings of a commit.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct CommitOptions {
     /// The largest manifest, part or listing loaded
     /// ([`docvault_core::manifest::max_manifest_bytes`]).
     pub manifest_limit: u64,
     /// The day's lease, held while the commit reads the parts and writes the manifest.
     pub lease: LeaseTerms,
+    /// The lease holder's run id (retries of one commit share it); default: the plan's run
+    /// id followed by `-commit`.
+    pub lease_holder: Option<String>,
 }
 
 /// What a commit did.
@@ -285,25 +288,56 @@ pub async fn commit<S: ObjectStore>(
         encryption,
         retention: None,
     });
-    let run_id = format!(
-        "{}-commit",
-        plan.header.run_id.as_deref().unwrap_or("sharded")
-    );
+    let holder = settings.lease_holder.clone().unwrap_or_else(|| {
+        format!(
+            "{}-commit",
+            plan.header.run_id.as_deref().unwrap_or("sharded")
+        )
+    });
     let lease = DayLease::acquire_scoped(
         store,
         options,
         date,
         RunScope::Day,
-        &run_id,
+        &holder,
         clock.now(),
         settings.lease,
     )
     .await?;
-    let result = commit_under_lease(store, options, plan, &work, settings).await;
+    // Everything from here on under the day's lease, the last write included.
+    let result = commit_and_write(store, prefix, options, plan, &work, settings).await;
     if let Err(e) = lease.release(clock.now()).await {
         tracing::warn!(error = %e, "could not release the day's lease; it lapses on its own");
     }
-    let (commit, problems) = result?;
+    result
+}
+
+async fn commit_and_write<S: ObjectStore>(
+    store: &S,
+    prefix: &KeyPrefix,
+    options: &PlanOptions,
+    plan: ShardPlan,
+    work: &WorkLayout,
+    settings: &CommitOptions,
+) -> Result<CommitOutcome, ShardError> {
+    let date = plan.header.backup_date;
+    let day_key = manifest_key(prefix, date);
+    let done = |manifest, manifest_key| CommitOutcome {
+        outcome: BackupOutcome::AlreadyComplete {
+            manifest,
+            manifest_key,
+            transfer: Transfer::default(),
+        },
+        problems: Vec::new(),
+    };
+    // Another commit may have written the day between the first look and the lease.
+    if let Some(m) = load_committed(store, prefix, date, settings.manifest_limit)
+        .await
+        .map_err(ShardError::Manifest)?
+    {
+        return Ok(done(m, day_key));
+    }
+    let (commit, problems) = commit_under_lease(store, options, plan, work, settings).await?;
     let transfer = Transfer::default();
     if !commit.is_complete() {
         let report_key = match store.put(&commit.put, Bytes::from(commit.body)).await {
@@ -331,8 +365,8 @@ pub async fn commit<S: ObjectStore>(
             },
             problems,
         }),
-        // Committed meanwhile (by a commit that ran without the lease lapsing between): the
-        // manifest there is the day's.
+        // Committed meanwhile by a commit whose lease had lapsed: the manifest there is the
+        // day's.
         Err(StoreError::PreconditionFailed) => {
             match load_committed(store, prefix, date, settings.manifest_limit).await {
                 Ok(Some(m)) => Ok(done(m, day_key)),

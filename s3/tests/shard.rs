@@ -48,6 +48,7 @@ fn settings() -> CommitOptions {
     CommitOptions {
         manifest_limit: 1 << 30,
         lease: LEASE,
+        lease_holder: None,
     }
 }
 
@@ -352,5 +353,42 @@ async fn a_worker_with_another_split_or_source_is_refused_and_a_commit_needs_a_p
     assert!(
         e.to_string().contains("delete the day's work folder"),
         "{e}"
+    );
+}
+
+#[tokio::test]
+async fn a_shard_whose_part_is_written_is_not_run_again() {
+    let store = MemoryStore::new();
+    let first = worker(&store, "2026-11-28T02:00:00Z", 0, 2).await.unwrap();
+    let BackupOutcome::Completed { manifest_key, .. } = first else {
+        panic!("{first:?}")
+    };
+    // A document of the shard changes in the store; the rerun must not replace it under the
+    // part that records the old bytes (verify reports the change instead).
+    let doc = store
+        .objects()
+        .keys()
+        .find(|k| k.contains("/documents/"))
+        .cloned()
+        .unwrap();
+    store.land(&doc, b"changed");
+    let writes = store.writes().len();
+    let again = worker(&store, "2026-11-28T03:00:00Z", 0, 2).await.unwrap();
+    let BackupOutcome::AlreadyComplete {
+        manifest_key: found,
+        ..
+    } = again
+    else {
+        panic!("{again:?}")
+    };
+    assert_eq!(found, manifest_key, "the part there is reported");
+    assert_eq!(&store.objects()[&doc].body[..], b"changed");
+    // Only the shard's lease was written (taken and released).
+    assert!(
+        store.writes()[writes..]
+            .iter()
+            .all(|k| k.contains("/lease-")),
+        "{:?}",
+        &store.writes()[writes..]
     );
 }

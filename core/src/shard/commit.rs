@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use super::plan::{ShardListing, ShardPlan, ids_digest};
+use super::plan::{ShardListing, ShardPlan, ids_digest, listing_digest};
 use crate::manifest::{BackupStatus, FailedDocument, FailureStage, Manifest};
 use crate::model::{Document, Sha256Digest};
 use crate::plan::{Commit, PlanError, PlanOptions, Transfer, manifest_put};
@@ -63,8 +63,8 @@ pub enum PartProblem {
     },
     /// The part does not hold exactly the shard's documents.
     #[error(
-        "the part of shard {index} holds {found} documents, not exactly the {planned} the plan \
-         lists for it; delete it and run the shard again"
+        "the part of shard {index} holds {found} documents whose ids are not exactly the \
+         {planned} the plan lists for it; delete it and run the shard again"
     )]
     Unaccounted {
         /// The shard.
@@ -234,8 +234,9 @@ impl ShardCommit {
         let Some(shard) = self.plan.shards.get(index as usize) else {
             return Err(ShardCommitError::UnknownShard(index));
         };
-        let ids = ids_digest(listing.documents.iter().map(|l| l.document_id.as_str()));
-        if listing.plan_sha256 != self.digest || ids != shard.ids_sha256 {
+        if listing.plan_sha256 != self.digest
+            || listing_digest(&listing.documents) != shard.listing_sha256
+        {
             return Err(ShardCommitError::WrongListing(index));
         }
         if self.settled.contains_key(&index) {

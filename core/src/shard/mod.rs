@@ -30,7 +30,7 @@ pub mod plan;
 pub use commit::{PartProblem, ShardCommit, ShardCommitError};
 pub use plan::{
     Listed, Shard, ShardFormatError, ShardListing, ShardPlan, ShardPlanError, Split, WorkLayout,
-    ids_digest,
+    ids_digest, listing_digest,
 };
 
 #[cfg(test)]

@@ -75,6 +75,10 @@ pub struct Shard {
     /// SHA-256 of its ids ([`ids_digest`]): the commit checks that a part accounts for
     /// exactly these.
     pub ids_sha256: Sha256Digest,
+    /// SHA-256 of its listing's entries ([`listing_digest`]: ids, sizes, sources, entity tags,
+    /// times): a source object replaced after the plan (even at the same size) makes a later
+    /// worker's plan differ, instead of a shard that can never read what its listing names.
+    pub listing_sha256: Sha256Digest,
 }
 
 /// A day's sharded run, decided before any body is read: the manifest header every part and
@@ -149,6 +153,33 @@ pub fn ids_digest<'a>(ids: impl IntoIterator<Item = &'a str>) -> Sha256Digest {
     h.finish()
 }
 
+/// SHA-256 of a listing's entries, each field length-prefixed (absent fields marked apart from
+/// empty ones).
+pub fn listing_digest<'a>(entries: impl IntoIterator<Item = &'a Listed>) -> Sha256Digest {
+    let mut h = Sha256Hasher::new();
+    let mut field = |bytes: Option<&[u8]>| match bytes {
+        None => h.update(&[0]),
+        Some(b) => {
+            h.update(&[1]);
+            h.update(&(b.len() as u64).to_le_bytes());
+            h.update(b);
+        }
+    };
+    for l in entries {
+        field(Some(l.document_id.as_bytes()));
+        field(Some(&l.size.to_le_bytes()));
+        field(l.source.as_deref().map(str::as_bytes));
+        field(l.etag.as_deref().map(str::as_bytes));
+        field(
+            l.last_modified
+                .map(i64::to_le_bytes)
+                .as_ref()
+                .map(<[u8; 8]>::as_slice),
+        );
+    }
+    h.finish()
+}
+
 impl ShardPlan {
     /// Splits `listing` (any order) into shards of contiguous id ranges.
     ///
@@ -202,6 +233,7 @@ impl ShardPlan {
                 documents: group.len() as u64,
                 bytes: group.iter().map(|l| l.size).fold(0u64, u64::saturating_add),
                 ids_sha256: ids_digest(group.iter().map(|l| l.document_id.as_str())),
+                listing_sha256: listing_digest(&group),
             });
             groups.push((index, group));
         }
@@ -267,6 +299,12 @@ impl ShardPlan {
             serde_json::from_str(text).map_err(|e| ShardFormatError::Parse(e.to_string()))?;
         if plan.format != PLAN_FORMAT {
             return Err(ShardFormatError::Format(plan.format));
+        }
+        if plan.shards.len() > MAX_SHARDS as usize {
+            return Err(ShardFormatError::Shards(format!(
+                "{} shards, more than the {MAX_SHARDS} a plan may have",
+                plan.shards.len()
+            )));
         }
         let mut previous: Option<&str> = None;
         let (mut documents, mut bytes) = (0u64, 0u64);
@@ -366,8 +404,11 @@ impl ShardListing {
         if listing.format != LISTING_FORMAT {
             return Err(ShardFormatError::Format(listing.format));
         }
-        let ids = ids_digest(listing.documents.iter().map(|l| l.document_id.as_str()));
-        if listing.plan_sha256 != plan || listing.index != shard.index || ids != shard.ids_sha256 {
+        let entries = listing_digest(&listing.documents);
+        if listing.plan_sha256 != plan
+            || listing.index != shard.index
+            || entries != shard.listing_sha256
+        {
             return Err(ShardFormatError::Shards(format!(
                 "the listing of shard {} is not the plan's (another plan's, or altered)",
                 shard.index

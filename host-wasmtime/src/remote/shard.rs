@@ -164,6 +164,7 @@ pub(crate) fn commit(args: &CommitArgs) -> Result<(), Failure> {
     let settings = CommitOptions {
         manifest_limit: remote::manifest_limit(),
         lease: COMMIT_LEASE,
+        lease_holder: None,
     };
     let done = runtime
         .block_on(commit_day(
