@@ -122,13 +122,7 @@ async fn run<S: ObjectStore>(
             retry_takes_over: true,
         },
     };
-    let header = |source| ManifestHeader {
-        backup_date: date,
-        backup_timestamp: invocation.now,
-        environment: config.environment.clone(),
-        run_id: Some(invocation.request_id.clone()),
-        source,
-    };
+    let header = |source| run_header(app, date, invocation, source);
     let (header, documents) = match &config.source {
         DocumentSource::Generator { count, seed } => {
             let (count, seed) = (*count, *seed);
@@ -148,6 +142,23 @@ async fn run<S: ObjectStore>(
     execute(&app.store, header, options, documents, &exec, &SystemClock)
         .await
         .map_err(|e: BackupError| e.into())
+}
+
+/// The header of a run this invocation starts (a backup, or a sharded day's plan): the day,
+/// the invocation's time and request id, the function's environment.
+pub(crate) fn run_header<S: ObjectStore>(
+    app: &App<S>,
+    date: BackupDate,
+    invocation: &Invocation,
+    source: SourceDescription,
+) -> ManifestHeader {
+    ManifestHeader {
+        backup_date: date,
+        backup_timestamp: invocation.now,
+        environment: app.config.environment.clone(),
+        run_id: Some(invocation.request_id.clone()),
+        source,
+    }
 }
 
 /// How long a lease taken by this invocation lasts: a minute past its deadline (it cannot

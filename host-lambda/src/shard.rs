@@ -63,13 +63,7 @@ pub async fn plan<S: ObjectStore>(
         check.ensure().await?;
     }
     tracing::info!(%date, ?origin, run_id = %invocation.request_id, "planning a sharded backup");
-    let header = |source| ManifestHeader {
-        backup_date: date,
-        backup_timestamp: invocation.now,
-        environment: config.environment.clone(),
-        run_id: Some(invocation.request_id.clone()),
-        source,
-    };
+    let header = |source| backup::run_header(app, date, invocation, source);
     let (header, listing) = match &config.source {
         DocumentSource::Generator { count, seed } => {
             let listing = Generator::new(GeneratorSpec {
@@ -77,7 +71,7 @@ pub async fn plan<S: ObjectStore>(
                 count: *count,
                 seed: *seed,
             })
-            .map(|g| listed(g.document.document_id.to_string(), g.document.file_size))
+            .map(|g| Listed::new(g.document.document_id.to_string(), g.document.file_size))
             .collect();
             (
                 header(SourceDescription::Generator {
@@ -142,16 +136,6 @@ pub async fn plan<S: ObjectStore>(
         "documents": plan.total_documents,
         "bytes": plan.total_bytes,
     }))
-}
-
-fn listed(document_id: String, size: u64) -> Listed {
-    Listed {
-        document_id,
-        size,
-        source: None,
-        etag: None,
-        last_modified: None,
-    }
 }
 
 /// Runs a `backup_shard` event: each shard of the batch in turn.

@@ -3,17 +3,16 @@
 //! accounted for. (The packaged `bootstrap` runs against moto and s3s-fs in `tests/e2e`.)
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
 use docvault_core::{
     Encryption, FailedDocument, FailureStage, KeyPrefix, Label, Manifest, ManifestHeader,
-    MetricSet, PlanOptions, Sha256Digest, SourceDescription,
+    PlanOptions, Sha256Digest, SourceDescription,
 };
 use docvault_lambda::config::Config;
 use docvault_lambda::error::Reported;
 use docvault_lambda::source::{SourceOptions, list_documents};
-use docvault_lambda::{App, HandlerError, Invocation, handle};
+use docvault_lambda::{App, HandlerError, handle};
 use docvault_s3::executor::{BackupError, BackupOutcome, ExecuteOptions, SystemClock, execute};
 use docvault_s3::lease::LeaseTerms;
 use docvault_s3::memory::MemoryStore;
@@ -23,43 +22,11 @@ use serde_json::{Value, json};
 const DATE: &str = "2026-11-27";
 const MANIFEST: &str = "backups/2026-11-27/manifest.json";
 
-type Metrics = Arc<Mutex<Vec<MetricSet>>>;
+mod common;
+use common::{Metrics, invocation};
 
 fn app_with(vars: &[(&str, &str)], store: MemoryStore) -> (App<MemoryStore>, Metrics) {
-    let mut all: BTreeMap<String, String> = [
-        ("BACKUP_BUCKET", "docvault-backups"),
-        ("ENVIRONMENT", "dev"),
-        ("KMS_KEY_ID", "none"),
-        ("DOCUMENT_COUNT", "12"),
-    ]
-    .iter()
-    .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-    .collect();
-    all.extend(vars.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
-    let config = Config::from_lookup(|k| all.get(k).cloned()).unwrap();
-    let metrics = Metrics::default();
-    let source = matches!(
-        config.source,
-        docvault_lambda::config::DocumentSource::S3(_)
-    )
-    .then(|| store.clone());
-    let app = App {
-        config,
-        store,
-        metrics: MetricsSink::Memory(metrics.clone()),
-        source,
-        restore_target: None,
-        key_check: None,
-    };
-    (app, metrics)
-}
-
-fn invocation(id: &str) -> Invocation {
-    Invocation {
-        request_id: id.into(),
-        now: "2026-11-28T02:00:05Z".parse().unwrap(),
-        deadline: Some("2026-11-28T02:15:05Z".parse().unwrap()),
-    }
+    common::app(&[("DOCUMENT_COUNT", "12")], vars, store)
 }
 
 async fn invoke(app: &App<MemoryStore>, event: Value) -> Result<Value, HandlerError> {

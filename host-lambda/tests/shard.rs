@@ -4,57 +4,22 @@
 //! commit before the shards, a second commit). The state machine itself runs on moto in
 //! `tests/e2e`.
 
-use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
-
-use docvault_core::MetricSet;
-use docvault_lambda::config::Config;
-use docvault_lambda::{App, HandlerError, Invocation, handle};
+use docvault_lambda::{App, HandlerError, handle};
 use docvault_s3::memory::MemoryStore;
-use docvault_s3::metrics::MetricsSink;
 use serde_json::{Value, json};
 
 const DATE: &str = "2026-11-27";
 const MANIFEST: &str = "backups/2026-11-27/manifest.json";
 
-type Metrics = Arc<Mutex<Vec<MetricSet>>>;
+mod common;
+use common::{Metrics, invocation};
 
 fn app_with(vars: &[(&str, &str)], store: MemoryStore) -> (App<MemoryStore>, Metrics) {
-    let mut all: BTreeMap<String, String> = [
-        ("BACKUP_BUCKET", "docvault-backups"),
-        ("ENVIRONMENT", "dev"),
-        ("KMS_KEY_ID", "none"),
-        ("DOCUMENT_COUNT", "40"),
-        ("SHARD_MAX_DOCUMENTS", "7"),
-    ]
-    .iter()
-    .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-    .collect();
-    all.extend(vars.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
-    let config = Config::from_lookup(|k| all.get(k).cloned()).unwrap();
-    let metrics = Metrics::default();
-    let source = matches!(
-        config.source,
-        docvault_lambda::config::DocumentSource::S3(_)
-    )
-    .then(|| store.clone());
-    let app = App {
-        config,
+    common::app(
+        &[("DOCUMENT_COUNT", "40"), ("SHARD_MAX_DOCUMENTS", "7")],
+        vars,
         store,
-        metrics: MetricsSink::Memory(metrics.clone()),
-        source,
-        restore_target: None,
-        key_check: None,
-    };
-    (app, metrics)
-}
-
-fn invocation(id: &str) -> Invocation {
-    Invocation {
-        request_id: id.into(),
-        now: "2026-11-28T02:00:05Z".parse().unwrap(),
-        deadline: Some("2026-11-28T02:15:05Z".parse().unwrap()),
-    }
+    )
 }
 
 async fn invoke(app: &App<MemoryStore>, id: &str, event: Value) -> Result<Value, HandlerError> {

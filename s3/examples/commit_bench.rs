@@ -58,13 +58,7 @@ fn main() {
     documents.sort_by(|a, b| a.document_id.cmp(&b.document_id));
     let listing = documents
         .iter()
-        .map(|d| Listed {
-            document_id: d.document_id.to_string(),
-            size: d.file_size,
-            source: None,
-            etag: None,
-            last_modified: None,
-        })
+        .map(|d| Listed::new(d.document_id.to_string(), d.file_size))
         .collect();
     let split = Split::Limits {
         max_documents: per_shard,

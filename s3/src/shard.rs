@@ -264,20 +264,12 @@ pub async fn commit<S: ObjectStore>(
     settings: &CommitOptions,
     clock: &dyn Clock,
 ) -> Result<CommitOutcome, ShardError> {
-    let done = |manifest, manifest_key| CommitOutcome {
-        outcome: BackupOutcome::AlreadyComplete {
-            manifest,
-            manifest_key,
-            transfer: Transfer::default(),
-        },
-        problems: Vec::new(),
-    };
     let day_key = manifest_key(prefix, date);
     let committed = load_committed(store, prefix, date, settings.manifest_limit)
         .await
         .map_err(ShardError::Manifest)?;
     if let Some(m) = committed {
-        return Ok(done(m, day_key));
+        return Ok(already_committed(m, day_key));
     }
     let work = WorkLayout::new(date);
     let plan = load_plan(store, prefix, date).await?;
@@ -312,6 +304,18 @@ pub async fn commit<S: ObjectStore>(
     result
 }
 
+/// The outcome of a commit that found the day committed.
+fn already_committed(manifest: docvault_core::Manifest, manifest_key: String) -> CommitOutcome {
+    CommitOutcome {
+        outcome: BackupOutcome::AlreadyComplete {
+            manifest,
+            manifest_key,
+            transfer: Transfer::default(),
+        },
+        problems: Vec::new(),
+    }
+}
+
 async fn commit_and_write<S: ObjectStore>(
     store: &S,
     prefix: &KeyPrefix,
@@ -322,14 +326,7 @@ async fn commit_and_write<S: ObjectStore>(
 ) -> Result<CommitOutcome, ShardError> {
     let date = plan.header.backup_date;
     let day_key = manifest_key(prefix, date);
-    let done = |manifest, manifest_key| CommitOutcome {
-        outcome: BackupOutcome::AlreadyComplete {
-            manifest,
-            manifest_key,
-            transfer: Transfer::default(),
-        },
-        problems: Vec::new(),
-    };
+    let done = already_committed;
     // Another commit may have written the day between the first look and the lease.
     if let Some(m) = load_committed(store, prefix, date, settings.manifest_limit)
         .await

@@ -92,13 +92,7 @@ fn generated() -> impl Iterator<Item = Incoming> {
 
 fn listing() -> Vec<Listed> {
     generated()
-        .map(|i| Listed {
-            document_id: i.document_id().to_owned(),
-            size: 0,
-            source: None,
-            etag: None,
-            last_modified: None,
-        })
+        .map(|i| Listed::new(i.document_id().to_owned(), 0))
         .collect()
 }
 

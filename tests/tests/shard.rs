@@ -51,9 +51,7 @@ proptest! {
         let docs: Vec<Document> = Generator::new(GeneratorSpec {
             date: "2026-12-01".parse().unwrap(), count, seed,
         }).map(|g| g.document).collect();
-        let listing = docs.iter().map(|d| Listed {
-            document_id: d.document_id.to_string(), size: d.file_size, source: None, etag: None, last_modified: None,
-        }).collect();
+        let listing = docs.iter().map(|d| Listed::new(d.document_id.to_string(), d.file_size)).collect();
         let opts = options(lock);
         let (plan, listings) =
             ShardPlan::split(header(count, seed), opts.retention, listing, split).unwrap();

@@ -42,6 +42,19 @@ pub struct Listed {
     pub last_modified: Option<i64>,
 }
 
+impl Listed {
+    /// An entry known by its id and size alone (a generated day, a directory).
+    pub fn new(document_id: impl Into<String>, size: u64) -> Self {
+        Self {
+            document_id: document_id.into(),
+            size,
+            source: None,
+            etag: None,
+            last_modified: None,
+        }
+    }
+}
+
 /// How to split a listing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Split {

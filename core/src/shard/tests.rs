@@ -49,13 +49,7 @@ fn documents(count: u64) -> Vec<Document> {
 
 fn listing(docs: &[Document]) -> Vec<Listed> {
     docs.iter()
-        .map(|d| Listed {
-            document_id: d.document_id.to_string(),
-            size: d.file_size,
-            source: None,
-            etag: None,
-            last_modified: None,
-        })
+        .map(|d| Listed::new(d.document_id.to_string(), d.file_size))
         .collect()
 }
 

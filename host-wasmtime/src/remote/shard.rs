@@ -51,13 +51,7 @@ pub(crate) fn plan(
     let listing = scan
         .documents
         .iter()
-        .map(|d| Listed {
-            document_id: d.document_id.to_string(),
-            size: d.file_size,
-            source: None,
-            etag: None,
-            last_modified: None,
-        })
+        .map(|d| Listed::new(d.document_id.to_string(), d.file_size))
         .chain(scan.failed_documents.iter().map(|f| Listed {
             document_id: f.document_id.clone(),
             size: 0,
