@@ -130,7 +130,7 @@ async fn an_s3_source_object_replaced_after_the_plan_fails_its_shard_and_the_com
         .unwrap_err();
     assert_eq!(e.error_type(), "Fatal.CommitIncomplete");
     assert!(
-        e.to_string().contains("5 documents are recorded as failed"),
+        e.to_string().contains("1 documents are recorded as failed"),
         "{e}"
     );
     assert!(!store.objects().contains_key(MANIFEST));
@@ -146,7 +146,7 @@ async fn an_s3_source_object_replaced_after_the_plan_fails_its_shard_and_the_com
             report["total_documents"].as_u64(),
             report["total_failed"].as_u64()
         ),
-        (Some(7), Some(5))
+        (Some(11), Some(1))
     );
     assert_eq!(
         metrics

@@ -419,6 +419,22 @@ async fn commit_under_lease<S: ObjectStore>(
         };
         if let Err(problem) = joined {
             tracing::warn!(shard = index, problem = %problem, "shard not joined");
+            // The shard's own report, when its last run wrote one that accounts for it: what
+            // it stored and why the rest failed.
+            if matches!(problem, PartProblem::Missing { .. }) {
+                let key = options.prefix.join(&work.shard_report_key(&digest, index));
+                if let Ok(Some(report)) = store.get(&key, settings.manifest_limit).await {
+                    match commit.record_report(index, &report.body) {
+                        Ok(()) => {
+                            problems.push(problem);
+                            continue;
+                        }
+                        Err(e) => {
+                            tracing::warn!(shard = index, error = %e, "shard report not used")
+                        }
+                    }
+                }
+            }
             let listing = load_listing(
                 store,
                 &options.prefix,

@@ -127,6 +127,7 @@ impl ShardCommitError {
 #[derive(Debug)]
 enum Settled {
     Joined(Vec<Document>),
+    Reported(Vec<Document>, Vec<FailedDocument>),
     Unaccounted(Vec<FailedDocument>),
 }
 
@@ -219,6 +220,64 @@ impl ShardCommit {
         Ok(())
     }
 
+    /// Records a shard that has no part by its own incomplete report (`body`, as its last run
+    /// wrote it): what it stored and what failed, with the reasons, as a single run's report
+    /// records them. Used only when the report accounts for exactly the shard's planned ids;
+    /// otherwise (or without a report) record the shard with [`unaccounted`](Self::unaccounted).
+    /// The day is incomplete either way.
+    ///
+    /// # Errors
+    /// Why the report cannot stand for the shard.
+    pub fn record_report(&mut self, index: u32, body: &[u8]) -> Result<(), PartProblem> {
+        let Some(shard) = self.plan.shards.get(index as usize) else {
+            return Err(PartProblem::NotThePlans {
+                index,
+                what: "the plan has no such shard".into(),
+            });
+        };
+        if self.settled.contains_key(&index) {
+            return Err(PartProblem::NotThePlans {
+                index,
+                what: "the shard was already settled".into(),
+            });
+        }
+        let invalid = |reason: String| PartProblem::Invalid { index, reason };
+        let text = std::str::from_utf8(body).map_err(|e| invalid(e.to_string()))?;
+        let report = Manifest::from_json(text).map_err(|e| invalid(e.to_string()))?;
+        if report.header() != self.plan.header || report.status != BackupStatus::Incomplete {
+            return Err(PartProblem::NotThePlans {
+                index,
+                what: "its report is another run's, or not an incomplete one".into(),
+            });
+        }
+        // Stored and failed ids together, in id order, must be exactly the shard's.
+        let mut ids: Vec<&str> = report
+            .documents
+            .iter()
+            .map(|d| d.document_id.as_str())
+            .chain(
+                report
+                    .failed_documents
+                    .iter()
+                    .map(|f| f.document_id.as_str()),
+            )
+            .collect();
+        ids.sort_unstable();
+        let found = ids.len() as u64;
+        if found != shard.documents || ids_digest(ids) != shard.ids_sha256 {
+            return Err(PartProblem::Unaccounted {
+                index,
+                planned: shard.documents,
+                found,
+            });
+        }
+        self.settled.insert(
+            index,
+            Settled::Reported(report.documents, report.failed_documents),
+        );
+        Ok(())
+    }
+
     /// Records every document of a shard whose part could not be joined as failed, with
     /// `problem` as the reason.
     ///
@@ -278,6 +337,10 @@ impl ShardCommit {
         for settled in self.settled.into_values() {
             match settled {
                 Settled::Joined(d) => documents.extend(d),
+                Settled::Reported(d, f) => {
+                    documents.extend(d);
+                    failed.extend(f);
+                }
                 Settled::Unaccounted(f) => failed.extend(f),
             }
         }

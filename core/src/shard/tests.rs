@@ -380,3 +380,57 @@ fn a_shard_with_a_failure_writes_a_replaceable_report_not_a_part() {
         report.put.key
     );
 }
+
+#[test]
+fn a_shard_without_a_part_is_recorded_by_its_own_report_when_it_accounts_for_the_shard() {
+    let docs = documents(30);
+    let (plan, listings) = plan_of(header(30), listing(&docs), Split::Count(3)).unwrap();
+    // Shard 1 stored all but one document; its report says which and why.
+    let mut run = BackupRun::for_shard(
+        plan.header.clone(),
+        options(),
+        plan.digest(),
+        listings[1].index,
+    );
+    let (bad, good) = listings[1].documents.split_first().unwrap();
+    for l in good {
+        run.admit(&l.document_id, None).unwrap();
+        let doc = docs
+            .iter()
+            .find(|d| d.document_id.as_str() == l.document_id)
+            .unwrap();
+        run.record_stored(doc.clone(), Stored::Uploaded).unwrap();
+    }
+    run.admit(&bad.document_id, None).unwrap();
+    run.record_failed(crate::manifest::FailedDocument {
+        document_id: bad.document_id.clone(),
+        source: Some("/src/x".into()),
+        stage: crate::manifest::FailureStage::Read,
+        reason: "permission denied".into(),
+        attempts: 2,
+    })
+    .unwrap();
+    let report = run.finish().unwrap();
+
+    let mut commit = ShardCommit::new(plan.clone(), options());
+    // Another shard's report does not stand for this one.
+    let other = run_shard(&plan, &listings[2], &docs);
+    assert!(commit.record_report(1, &other.body).is_err());
+    for i in [0, 2] {
+        let part = run_shard(&plan, &listings[i as usize], &docs);
+        commit
+            .join(i, named(&plan, i, &part.put.key), &part.body)
+            .unwrap();
+    }
+    commit.record_report(1, &report.body).unwrap();
+    let day = commit.finish().unwrap();
+    assert!(!day.is_complete());
+    let m = &day.manifest;
+    assert_eq!(
+        (m.total_documents, m.total_failed),
+        (29, 1),
+        "what the shard stored is kept"
+    );
+    assert_eq!(m.failed_documents[0].reason, "permission denied");
+    assert_eq!(m.failed_documents[0].attempts, 2);
+}
