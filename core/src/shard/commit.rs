@@ -178,18 +178,7 @@ impl ShardCommit {
         named: Sha256Digest,
         body: &[u8],
     ) -> Result<(), PartProblem> {
-        let Some(shard) = self.plan.shards.get(index as usize) else {
-            return Err(PartProblem::NotThePlans {
-                index,
-                what: "the plan has no such shard".into(),
-            });
-        };
-        if self.settled.contains_key(&index) {
-            return Err(PartProblem::NotThePlans {
-                index,
-                what: "the shard was already settled".into(),
-            });
-        }
+        let shard = self.unsettled_shard(index)?;
         if Sha256Digest::of(body) != named {
             return Err(PartProblem::Altered { index });
         }
@@ -229,18 +218,7 @@ impl ShardCommit {
     /// # Errors
     /// Why the report cannot stand for the shard.
     pub fn record_report(&mut self, index: u32, body: &[u8]) -> Result<(), PartProblem> {
-        let Some(shard) = self.plan.shards.get(index as usize) else {
-            return Err(PartProblem::NotThePlans {
-                index,
-                what: "the plan has no such shard".into(),
-            });
-        };
-        if self.settled.contains_key(&index) {
-            return Err(PartProblem::NotThePlans {
-                index,
-                what: "the shard was already settled".into(),
-            });
-        }
+        let shard = self.unsettled_shard(index)?;
         let invalid = |reason: String| PartProblem::Invalid { index, reason };
         let text = std::str::from_utf8(body).map_err(|e| invalid(e.to_string()))?;
         let report = Manifest::from_json(text).map_err(|e| invalid(e.to_string()))?;
@@ -315,6 +293,23 @@ impl ShardCommit {
             .collect();
         self.settled.insert(index, Settled::Unaccounted(failed));
         Ok(())
+    }
+
+    /// Shard `index` of the plan, when it is not settled yet.
+    fn unsettled_shard(&self, index: u32) -> Result<&super::plan::Shard, PartProblem> {
+        let Some(shard) = self.plan.shards.get(index as usize) else {
+            return Err(PartProblem::NotThePlans {
+                index,
+                what: "the plan has no such shard".into(),
+            });
+        };
+        if self.settled.contains_key(&index) {
+            return Err(PartProblem::NotThePlans {
+                index,
+                what: "the shard was already settled".into(),
+            });
+        }
+        Ok(shard)
     }
 
     /// The shards not settled yet.
