@@ -266,7 +266,23 @@ pub fn work_put(
     create_only: bool,
 ) -> ObjectPut {
     ObjectPut {
-        key: options.prefix.join(&key),
+        if_none_match: create_only,
+        ..json_put(options, &key, body, kind, None)
+    }
+}
+
+/// A small JSON object a run writes beside its documents (a lease, a hold record, a sharded
+/// run's work): never locked, tagged with `kind`, the environment and, when given, the day's
+/// class; written unconditionally unless the caller sets a condition.
+fn json_put(
+    options: &PlanOptions,
+    key: &str,
+    body: &[u8],
+    kind: &str,
+    retention: Option<&DayRetention>,
+) -> ObjectPut {
+    ObjectPut {
+        key: options.prefix.join(key),
         content_type: "application/json".to_owned(),
         content_length: body.len() as u64,
         checksum_sha256: Sha256Digest::of(body).to_base64(),
@@ -276,10 +292,10 @@ pub fn work_put(
                 ("Type", kind),
                 ("Environment", options.environment.as_str()),
             ],
-            None,
+            retention,
         ),
         encryption: options.encryption.clone(),
-        if_none_match: create_only,
+        if_none_match: false,
         if_match: None,
         lock: None,
         parts: None,
@@ -304,25 +320,11 @@ pub fn lease_put(
             (WorkLayout::new(date).shard_lease_key(&plan, index), None)
         }
     };
+    // Never locked: it is replaced and released while the run works.
     ObjectPut {
-        key: options.prefix.join(&key),
-        content_type: "application/json".to_owned(),
-        content_length: body.len() as u64,
-        checksum_sha256: Sha256Digest::of(body).to_base64(),
-        metadata: BTreeMap::new(),
-        // Never locked: it is replaced and released while the run works.
-        tagging: tagging(
-            &[
-                ("Type", "BackupLease"),
-                ("Environment", options.environment.as_str()),
-            ],
-            retention.as_ref(),
-        ),
-        encryption: options.encryption.clone(),
         if_none_match: over.is_none(),
         if_match: over.map(str::to_owned),
-        lock: None,
-        parts: None,
+        ..json_put(options, &key, body, "BackupLease", retention.as_ref())
     }
 }
 
@@ -330,25 +332,13 @@ pub fn lease_put(
 /// versioning keeps each one) and never tagged with a retention class, so no lifecycle rule
 /// removes the record of a hold.
 pub fn legal_hold_put(options: &PlanOptions, date: BackupDate, body: &[u8]) -> ObjectPut {
-    ObjectPut {
-        key: options.prefix.join(&Layout::new(date).legal_hold_key()),
-        content_type: "application/json".to_owned(),
-        content_length: body.len() as u64,
-        checksum_sha256: Sha256Digest::of(body).to_base64(),
-        metadata: BTreeMap::new(),
-        tagging: tagging(
-            &[
-                ("Type", "LegalHoldRecord"),
-                ("Environment", options.environment.as_str()),
-            ],
-            options.day_retention(date).as_ref(),
-        ),
-        encryption: options.encryption.clone(),
-        if_none_match: false,
-        if_match: None,
-        lock: None,
-        parts: None,
-    }
+    json_put(
+        options,
+        &Layout::new(date).legal_hold_key(),
+        body,
+        "LegalHoldRecord",
+        options.day_retention(date).as_ref(),
+    )
 }
 
 /// The run label used in report keys: the run id when it is key-safe, else the timestamp.
