@@ -212,27 +212,18 @@ pub async fn backup_shard<S: ObjectStore>(
         .await?;
         let m = outcome.manifest();
         let t = outcome.transfer();
-        let day_key = config
-            .prefix
-            .join(&docvault_core::Layout::new(input.date).manifest_key());
-        let part_key = match &outcome {
-            // Written now, or by an earlier run of the shard; the day's own manifest when the
-            // day was committed already.
-            BackupOutcome::Completed { manifest_key, .. }
-            | BackupOutcome::AlreadyComplete { manifest_key, .. } => {
-                (*manifest_key != day_key).then(|| manifest_key.clone())
-            }
-            BackupOutcome::Incomplete { report_key, .. } => {
-                return Err(HandlerError::Incomplete {
-                    date: input.date.to_string(),
-                    failed: m.total_failed,
-                    stored: m.total_documents,
-                    report: report_key
-                        .clone()
-                        .unwrap_or_else(|| "(not written: the store refused it)".into()),
-                });
-            }
-        };
+        if let BackupOutcome::Incomplete { report_key, .. } = &outcome {
+            return Err(HandlerError::Incomplete {
+                date: input.date.to_string(),
+                failed: m.total_failed,
+                stored: m.total_documents,
+                report: report_key
+                    .clone()
+                    .unwrap_or_else(|| "(not written: the store refused it)".into()),
+            });
+        }
+        // Written now, or by an earlier run of the shard; none when the day was committed.
+        let part_key = outcome.part_key(&config.prefix);
         tracing::info!(
             shard = item.index,
             documents = m.total_documents,

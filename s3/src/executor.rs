@@ -41,6 +41,7 @@ use futures::stream::FuturesUnordered;
 use tokio::task::JoinHandle;
 
 use crate::lease::{DayLease, LeaseError, LeaseTerms};
+
 use crate::manifest::{LoadError, load_committed, manifest_key};
 use crate::store::{ObjectStore, StoreError};
 use crate::stream::hash_stream;
@@ -84,6 +85,26 @@ impl BackupOutcome {
             Self::Completed { manifest, .. }
             | Self::AlreadyComplete { manifest, .. }
             | Self::Incomplete { manifest, .. } => manifest,
+        }
+    }
+
+    /// For a shard's run below `prefix`: the key of its part, written now or found written by
+    /// an earlier run of the shard; `None` when the day was committed already (or the run is
+    /// incomplete).
+    pub fn part_key(&self, prefix: &docvault_core::KeyPrefix) -> Option<&str> {
+        match self {
+            Self::Completed {
+                manifest_key,
+                manifest,
+                ..
+            }
+            | Self::AlreadyComplete {
+                manifest_key,
+                manifest,
+                ..
+            } => (*manifest_key != crate::manifest::manifest_key(prefix, manifest.backup_date))
+                .then_some(manifest_key.as_str()),
+            Self::Incomplete { .. } => None,
         }
     }
 
@@ -327,14 +348,7 @@ where
     S: ObjectStore,
     I: IntoIterator<Item = Incoming>,
 {
-    let holder = header
-        .run_id
-        .clone()
-        .unwrap_or_else(|| header.backup_timestamp.to_string());
-    let run = Scoped {
-        scope: RunScope::Day,
-        lease_holder: holder,
-    };
+    let run = Scoped::day(&header);
     execute_scoped(store, header, options, run, documents, exec, clock).await
 }
 
@@ -346,6 +360,19 @@ pub struct Scoped {
     /// The lease holder's run id: the run's own id for a day; for a shard, an id its retries
     /// share (its manifest header is the plan's, the same for every shard).
     pub lease_holder: String,
+}
+
+impl Scoped {
+    /// A whole day's run, holding the lease under its run id (else its time).
+    pub fn day(header: &ManifestHeader) -> Self {
+        Self {
+            scope: RunScope::Day,
+            lease_holder: header
+                .run_id
+                .clone()
+                .unwrap_or_else(|| header.backup_timestamp.to_string()),
+        }
+    }
 }
 
 /// [`execute`] for a whole day or for one shard of a sharded run

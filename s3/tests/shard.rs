@@ -368,6 +368,7 @@ async fn a_shard_whose_part_is_written_is_not_run_again() {
     store.land(&doc, b"changed");
     let writes = store.writes().len();
     let again = worker(&store, "2026-11-28T03:00:00Z", 0, 2).await.unwrap();
+    assert_eq!(again.part_key(&prefix()), Some(manifest_key.as_str()));
     let BackupOutcome::AlreadyComplete {
         manifest_key: found,
         ..

@@ -6,7 +6,7 @@
 use std::time::Instant;
 
 use docvault_core::report::{BackupReport, RunStatus};
-use docvault_core::{Layout, Manifest, PlanOptions, RunOutcome, RunScope};
+use docvault_core::{Layout, Manifest, PlanOptions, RunOutcome};
 use docvault_fs::Root;
 use docvault_s3::executor::{
     BackupOutcome, ExecuteOptions, Incoming, Scoped, SystemClock, execute_scoped,
@@ -100,13 +100,7 @@ pub(crate) fn backup(
         None => (
             manifest.header(),
             options,
-            Scoped {
-                scope: RunScope::Day,
-                lease_holder: manifest
-                    .run_id
-                    .clone()
-                    .unwrap_or_else(|| manifest.backup_timestamp.to_string()),
-            },
+            Scoped::day(&manifest.header()),
             None,
             incoming(&manifest, bodies),
         ),
@@ -160,7 +154,7 @@ pub(crate) fn backup(
     })?;
     let mut report = report(&url.to_string(), &outcome);
     if let Some(run) = shard_run {
-        report = shard::shard_report(report, run, &outcome);
+        report = shard::shard_report(report, run, &outcome, &url.prefix);
     }
     emit(args, &report)?;
     if report.status == RunStatus::Incomplete {

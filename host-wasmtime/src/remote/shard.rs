@@ -123,11 +123,9 @@ pub(crate) fn shard_report(
     mut report: BackupReport,
     run: ShardRun,
     outcome: &BackupOutcome,
+    prefix: &docvault_core::KeyPrefix,
 ) -> BackupReport {
-    let part_key = match outcome {
-        BackupOutcome::Completed { manifest_key, .. } => Some(manifest_key.clone()),
-        _ => None,
-    };
+    let part_key = outcome.part_key(prefix).map(str::to_owned);
     if part_key.is_some() {
         report.manifest_key = None;
     }
