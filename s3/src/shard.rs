@@ -121,8 +121,7 @@ pub async fn publish_plan<S: ObjectStore>(
 ) -> Result<(ShardPlan, Vec<ShardListing>), ShardError> {
     let work = WorkLayout::new(header.backup_date);
     let key = options.prefix.join(&work.plan_key());
-    let (mut plan, mut listings) =
-        ShardPlan::split(header, options.retention, listing.clone(), split)?;
+    let (mut plan, mut listings) = ShardPlan::split(header, options.retention, listing, split)?;
     let body = plan.to_json();
     let put = work_put(options, work.plan_key(), body.as_bytes(), "ShardPlan", true);
     match store.put(&put, Bytes::from(body)).await {
@@ -136,8 +135,7 @@ pub async fn publish_plan<S: ObjectStore>(
                         differs: "the plan itself (it was deleted while this worker read it)"
                             .into(),
                     })?;
-            (plan, listings) =
-                ShardPlan::split(existing.header.clone(), options.retention, listing, split)?;
+            plan = plan.with_header(existing.header.clone(), &mut listings);
             if let Some(differs) = existing.difference(&plan) {
                 return Err(ShardError::PlanConflict { key, differs });
             }
@@ -155,7 +153,7 @@ pub async fn publish_plan<S: ObjectStore>(
             true,
         );
         match store.put(&put, Bytes::from(body)).await {
-            // Bound to the plan by its digest and the shard's ids: the one there is this one.
+            // Bound to the plan by its digest and the shard's entries: the one there is this one.
             Ok(_) | Err(StoreError::PreconditionFailed) => {}
             Err(e) => return Err(store_error(&put.key)(e)),
         }

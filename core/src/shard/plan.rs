@@ -278,6 +278,18 @@ impl ShardPlan {
         Ok((plan, listings))
     }
 
+    /// This plan under another run's `header` (a later worker adopting the first one's time and
+    /// run id): the shards do not depend on the header, so only its `listings` follow the new
+    /// digest.
+    pub fn with_header(mut self, header: ManifestHeader, listings: &mut [ShardListing]) -> Self {
+        self.header = header;
+        let digest = self.digest();
+        for listing in listings {
+            listing.plan_sha256 = digest;
+        }
+        self
+    }
+
     /// The plan's canonical JSON (fixed field order, one line).
     pub fn to_json(&self) -> String {
         serde_json::to_string(self).unwrap_or_else(|_| unreachable!("a plan always serializes"))

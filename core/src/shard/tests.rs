@@ -178,6 +178,14 @@ fn a_plan_reads_back_as_itself_and_a_tampered_plan_is_refused() {
         plan.items_json(),
         r#"[{"index":0},{"index":1},{"index":2},{"index":3}]"#
     );
+    // Adopting another run's header is splitting under it.
+    let mut other = header(50);
+    other.run_id = Some("r9".into());
+    let (split_under, listings_under) =
+        plan_of(other.clone(), listing(&docs), Split::Count(4)).unwrap();
+    let mut adopted_listings = listings.clone();
+    let adopted = plan.clone().with_header(other, &mut adopted_listings);
+    assert_eq!((adopted, adopted_listings), (split_under, listings_under));
     let mut grown = plan.clone();
     grown.total_documents += 1;
     assert_eq!(
