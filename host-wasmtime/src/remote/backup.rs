@@ -105,12 +105,12 @@ pub(crate) fn backup(
             incoming(&manifest, bodies),
         ),
         Some(of) => match shard::plan(&runtime, &store, &url, &manifest, options, of)? {
-            (Some(work), _) => {
+            (Some(work), run) => {
                 let ids = work.ids;
                 let mine: Box<dyn Iterator<Item = Incoming> + Send> = Box::new(
                     incoming(&manifest, bodies).filter(move |i| ids.contains(i.document_id())),
                 );
-                (work.header, work.options, work.scope, Some(work.run), mine)
+                (work.header, work.options, work.scope, Some(run), mine)
             }
             (None, run) => {
                 let report = shard::nothing_to_do(&url.to_string(), &manifest, run);

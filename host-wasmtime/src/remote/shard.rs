@@ -34,8 +34,6 @@ pub(crate) struct ShardWork {
     pub(crate) scope: Scoped,
     /// The shard's ids.
     pub(crate) ids: BTreeSet<String>,
-    /// For the report.
-    pub(crate) run: ShardRun,
 }
 
 /// Plans the day from the guest's scan (or adopts the day's plan) and picks shard `of.index`;
@@ -103,7 +101,6 @@ pub(crate) fn plan(
             .iter()
             .map(|l| l.document_id.clone())
             .collect(),
-        run: run.clone(),
     };
     Ok((Some(work), run))
 }
