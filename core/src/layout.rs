@@ -63,6 +63,18 @@ impl Layout {
         format!("{}manifest.json", self.day_prefix)
     }
 
+    /// `backups/{date}/manifest-parts/{index:05}-{sha256 hex}.json`: part `index` of a day's
+    /// manifest written in parts ([`crate::manifest::parted`]), named by its own SHA-256, so a
+    /// part is never replaced by other bytes under the same name. Written before the root at
+    /// [`manifest_key`](Self::manifest_key), which lists them.
+    pub fn manifest_part_key(&self, index: usize, sha256: &crate::model::Sha256Digest) -> String {
+        format!(
+            "{}manifest-parts/{index:05}-{}.json",
+            self.day_prefix,
+            sha256.to_hex()
+        )
+    }
+
     /// `backups/{date}/incomplete/{run}.json`: the report of a run that could not store every
     /// document. It never counts as a backup; a later run for the same day completes it.
     pub fn incomplete_report_key(&self, run: &str) -> String {

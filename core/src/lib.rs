@@ -48,7 +48,8 @@ pub use generate::{GeneratedDocument, Generator, GeneratorSpec};
 pub use layout::{KeyPrefix, Layout};
 pub use manifest::{
     AssembleError, BackupStatus, BackupSummary, CommittedError, FailedDocument, FailureStage,
-    Manifest, ManifestError, ManifestHeader, SCHEMA_VERSION, SourceDescription,
+    Manifest, ManifestError, ManifestForm, ManifestHeader, ManifestRoot, SCHEMA_VERSION,
+    SourceDescription,
 };
 pub use metrics::{MetricSet, RunOutcome};
 pub use model::{

@@ -15,7 +15,8 @@
 //!   validates;
 //! * `assemble`: a manifest from a run's results;
 //! * `write`: the canonical JSON text;
-//! * `read`: parsing and validating untrusted text, and loading a day's committed manifest.
+//! * `read`: parsing and validating untrusted text, and loading a day's committed manifest;
+//! * [`parted`]: the form of a day too large for one JSON document (a root and its parts).
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -26,12 +27,14 @@ use crate::model::{BackupDate, Document, Label, Timestamp};
 use crate::retention::DayRetention;
 
 mod assemble;
+pub mod parted;
 mod read;
 pub mod rules;
 mod summary;
 mod write;
 
 pub use assemble::AssembleError;
+pub use parted::{ManifestForm, ManifestRoot, PartRef, PartedManifest, PartsProblem, RootJoin};
 pub use read::{CommittedError, ManifestError, check_manifest_size, max_manifest_bytes};
 pub use rules::{DocumentProblem, FailureProblem};
 

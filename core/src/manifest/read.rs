@@ -18,46 +18,10 @@ impl Manifest {
     /// # Errors
     /// A [`ManifestError`] naming the field and, for documents, the index and id.
     pub fn from_json(text: &str) -> Result<Self, ManifestError> {
-        #[derive(Deserialize)]
-        struct Probe {
-            schema_version: Option<serde_json::Value>,
+        if probe(text)?.parted {
+            return Err(ManifestError::Parted);
         }
-        let probe: Probe = serde_json::from_str(text).map_err(|e| ManifestError::Json {
-            path: String::from("."),
-            line: e.line(),
-            column: e.column(),
-            message: strip_position(&e),
-        })?;
-        match probe.schema_version {
-            None => {
-                return Err(ManifestError::MissingField {
-                    field: "schema_version",
-                });
-            }
-            Some(v) if v.as_u64() != Some(u64::from(SCHEMA_VERSION)) => {
-                return Err(ManifestError::SchemaVersion {
-                    found: v.to_string(),
-                });
-            }
-            Some(_) => {}
-        }
-        let mut de = serde_json::Deserializer::from_str(text);
-        let manifest: Self = serde_path_to_error::deserialize(&mut de).map_err(|e| {
-            let path = e.path().to_string();
-            let inner = e.into_inner();
-            ManifestError::Json {
-                path,
-                line: inner.line(),
-                column: inner.column(),
-                message: strip_position(&inner),
-            }
-        })?;
-        de.end().map_err(|e| ManifestError::Json {
-            path: String::from("."),
-            line: e.line(),
-            column: e.column(),
-            message: strip_position(&e),
-        })?;
+        let manifest: Self = parse_json(text)?;
         manifest.validate()?;
         Ok(manifest)
     }
@@ -169,24 +133,91 @@ impl Manifest {
             at: e.valid_up_to(),
         })?;
         let manifest = Self::from_json(text).map_err(CommittedError::Invalid)?;
-        if manifest.backup_date != date {
-            return Err(CommittedError::WrongDate {
-                found: manifest.backup_date,
-                expected: date,
-            });
-        }
-        if manifest.status != BackupStatus::Complete {
-            return Err(CommittedError::NotComplete {
-                status: manifest.status,
-            });
-        }
+        check_committed(manifest.backup_date, manifest.status, date)?;
         Ok(manifest)
     }
 }
 
+/// A manifest read at `date`'s commit key is that day's, and complete.
+pub(super) fn check_committed(
+    found: BackupDate,
+    status: BackupStatus,
+    date: BackupDate,
+) -> Result<(), CommittedError> {
+    if found != date {
+        return Err(CommittedError::WrongDate {
+            found,
+            expected: date,
+        });
+    }
+    if status != BackupStatus::Complete {
+        return Err(CommittedError::NotComplete { status });
+    }
+    Ok(())
+}
+
+/// What is known of manifest text before it is parsed as one form or the other.
+pub(super) struct Probe {
+    /// A root of a manifest in parts (it has `parts`).
+    pub(super) parted: bool,
+}
+
+/// Reads the schema version (refusing any other) and the form of manifest text.
+pub(super) fn probe(text: &str) -> Result<Probe, ManifestError> {
+    #[derive(Deserialize)]
+    struct Fields {
+        schema_version: Option<serde_json::Value>,
+        parts: Option<serde::de::IgnoredAny>,
+    }
+    let fields: Fields = serde_json::from_str(text).map_err(|e| ManifestError::Json {
+        path: String::from("."),
+        line: e.line(),
+        column: e.column(),
+        message: strip_position(&e),
+    })?;
+    match fields.schema_version {
+        None => Err(ManifestError::MissingField {
+            field: "schema_version",
+        }),
+        Some(v) if v.as_u64() != Some(u64::from(SCHEMA_VERSION)) => {
+            Err(ManifestError::SchemaVersion {
+                found: v.to_string(),
+            })
+        }
+        Some(_) => Ok(Probe {
+            parted: fields.parts.is_some(),
+        }),
+    }
+}
+
+/// Parses JSON text into `T`, naming the path of the first field that does not fit.
+pub(super) fn parse_json<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, ManifestError> {
+    let mut de = serde_json::Deserializer::from_str(text);
+    let value: T = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        ManifestError::Json {
+            path,
+            line: inner.line(),
+            column: inner.column(),
+            message: strip_position(&inner),
+        }
+    })?;
+    de.end().map_err(|e| ManifestError::Json {
+        path: String::from("."),
+        line: e.line(),
+        column: e.column(),
+        message: strip_position(&e),
+    })?;
+    Ok(value)
+}
+
 /// The day's retention agrees with its date: kept at least through the day itself, and its
 /// class one the date can have on any policy's calendar (monthly on a 1st, yearly on 1 January).
-fn check_retention(date: BackupDate, retention: &DayRetention) -> Result<(), ManifestError> {
+pub(super) fn check_retention(
+    date: BackupDate,
+    retention: &DayRetention,
+) -> Result<(), ManifestError> {
     if retention.retain_until < date {
         return Err(ManifestError::Retention(format!(
             "retain_until {} is before the backup date {date}",
@@ -369,6 +400,16 @@ pub enum ManifestError {
     /// The day's retention contradicts its date.
     #[error("retention: {0}; the manifest was edited or written by a broken tool")]
     Retention(String),
+    /// The root of a manifest in parts, where one document was expected.
+    #[error(
+        "this is the root of a manifest written in parts (it lists `parts` instead of \
+         `documents`): read it with its parts (`docvault validate` finds them beside it, in \
+         `manifest-parts/`)"
+    )]
+    Parted,
+    /// A root of a manifest in parts, or one of its parts, breaks a rule.
+    #[error("{0}")]
+    Parts(super::parted::PartsProblem),
     /// `status` disagrees with the failure list.
     #[error(
         "status is `{declared:?}` with {failed} failed documents: a manifest is complete exactly \
@@ -394,6 +435,8 @@ impl ManifestError {
             Self::Count { .. } => "count_mismatch",
             Self::Status { .. } => "status_mismatch",
             Self::Retention(_) => "retention_mismatch",
+            Self::Parted => "parted_manifest",
+            Self::Parts(p) => p.code(),
         }
     }
 }

@@ -91,39 +91,57 @@ impl Manifest {
             total_failed: self.total_failed,
             backup_summary: &self.backup_summary,
         };
-        let mut ser = serde_json::Serializer::with_formatter(&mut *buf, ManifestFormatter::new());
-        head.serialize(&mut ser).map_err(io::Error::other)?;
-        // The head ends with "\n}"; continue the object after it.
-        buf.truncate(buf.len() - 2);
-        buf.extend_from_slice(b",\n  \"documents\": [");
-        for (i, d) in self.documents.iter().enumerate() {
-            buf.extend_from_slice(if i == 0 { b"\n    " } else { b",\n    " });
-            write_document(buf, d);
-            if buf.len() > CHUNK {
-                flush(buf)?;
-            }
-        }
-        buf.extend_from_slice(if self.documents.is_empty() {
-            b"]"
-        } else {
-            b"\n  ]"
-        });
-        buf.extend_from_slice(b",\n  \"failed_documents\": [");
-        for (i, f) in self.failed_documents.iter().enumerate() {
-            buf.extend_from_slice(if i == 0 { b"\n    " } else { b",\n    " });
-            write_failure(buf, f);
-            if buf.len() > CHUNK {
-                flush(buf)?;
-            }
-        }
-        buf.extend_from_slice(if self.failed_documents.is_empty() {
-            b"]"
-        } else {
-            b"\n  ]"
-        });
+        open_object(buf, &head)?;
+        write_list(
+            buf,
+            "documents",
+            &self.documents,
+            write_document,
+            &mut flush,
+        )?;
+        write_list(
+            buf,
+            "failed_documents",
+            &self.failed_documents,
+            write_failure,
+            &mut flush,
+        )?;
         buf.extend_from_slice(b"\n}\n");
         Ok(())
     }
+}
+
+/// Writes `head` through serde with [`ManifestFormatter`] and leaves the object open for the
+/// lists that follow it.
+pub(super) fn open_object(buf: &mut Vec<u8>, head: &impl Serialize) -> io::Result<()> {
+    let mut ser = serde_json::Serializer::with_formatter(&mut *buf, ManifestFormatter::new());
+    head.serialize(&mut ser).map_err(io::Error::other)?;
+    // The head ends with "\n}"; continue the object after it.
+    buf.truncate(buf.len() - 2);
+    Ok(())
+}
+
+/// Appends the member `"name": [...]` with one item per line, as serde with
+/// [`ManifestFormatter`] would, calling `flush` whenever `buf` holds more than [`CHUNK`] bytes.
+pub(super) fn write_list<T>(
+    buf: &mut Vec<u8>,
+    name: &str,
+    items: &[T],
+    write: fn(&mut Vec<u8>, &T),
+    flush: &mut impl FnMut(&mut Vec<u8>) -> io::Result<()>,
+) -> io::Result<()> {
+    buf.extend_from_slice(b",\n  \"");
+    buf.extend_from_slice(name.as_bytes());
+    buf.extend_from_slice(b"\": [");
+    for (i, item) in items.iter().enumerate() {
+        buf.extend_from_slice(if i == 0 { b"\n    " } else { b",\n    " });
+        write(buf, item);
+        if buf.len() > CHUNK {
+            flush(buf)?;
+        }
+    }
+    buf.extend_from_slice(if items.is_empty() { b"]" } else { b"\n  ]" });
+    Ok(())
 }
 
 /// Appends `s` as a JSON string literal, escaped exactly as `serde_json` escapes it.
@@ -164,7 +182,7 @@ fn write_u64(out: &mut Vec<u8>, n: u64) {
 }
 
 /// Appends one document as compact JSON, fields in the order of [`Document`]'s serde derive.
-fn write_document(out: &mut Vec<u8>, d: &Document) {
+pub(super) fn write_document(out: &mut Vec<u8>, d: &Document) {
     out.extend_from_slice(b"{\"document_id\":");
     write_str(out, d.document_id.as_str());
     out.extend_from_slice(b",\"type\":");
@@ -224,7 +242,7 @@ fn write_failure(out: &mut Vec<u8>, f: &FailedDocument) {
 /// compact below, so each document is one line. Readable, diffable, and about as fast and small
 /// as compact JSON.
 #[derive(Debug)]
-struct ManifestFormatter {
+pub(super) struct ManifestFormatter {
     depth: usize,
     has_value: bool,
 }
@@ -233,7 +251,7 @@ struct ManifestFormatter {
 const PRETTY_DEPTH: usize = 2;
 
 impl ManifestFormatter {
-    fn new() -> Self {
+    pub(super) fn new() -> Self {
         Self {
             depth: 0,
             has_value: false,

@@ -15,7 +15,7 @@ use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use serde::{Deserialize, Serialize};
 
 use crate::layout::{KeyPrefix, Layout};
-use crate::manifest::{AssembleError, BackupStatus, Manifest, SCHEMA_VERSION};
+use crate::manifest::{AssembleError, BackupStatus, Manifest, PartedManifest, SCHEMA_VERSION};
 use crate::model::{BackupDate, Document, Label, Sha256Digest, UploadParts};
 use crate::retention::{DayRetention, ObjectLock, Retention};
 use crate::shard::WorkLayout;
@@ -231,6 +231,39 @@ pub fn manifest_put(options: &PlanOptions, manifest: &Manifest, body: &[u8]) -> 
         lock: manifest.retention.and_then(|r| r.object_lock()),
         parts: None,
     }
+}
+
+/// The PUTs of a complete manifest in the parted form ([`crate::manifest::parted`]): each
+/// part create-only at its key, locked and tagged like the manifest, in order; then the
+/// root, the commit point, exactly as [`manifest_put`] writes a one-document manifest.
+pub fn parted_puts(
+    options: &PlanOptions,
+    manifest: &Manifest,
+    parted: &PartedManifest,
+) -> (Vec<ObjectPut>, ObjectPut) {
+    let root = manifest_put(options, manifest, &parted.root_json);
+    let parts = parted
+        .root
+        .parts
+        .iter()
+        .zip(&parted.parts)
+        .map(|(part, body)| {
+            let mut put = json_put(
+                options,
+                &part.key,
+                body,
+                "BackupManifestPart",
+                manifest.retention.as_ref(),
+            );
+            put.metadata = root.metadata.clone();
+            put.metadata
+                .insert("document-count".to_owned(), part.documents.to_string());
+            put.if_none_match = true;
+            put.lock = root.lock.clone();
+            put
+        })
+        .collect();
+    (parts, root)
 }
 
 /// The PUT of a shard's result (`body` is the canonical JSON of `part`, a manifest of the

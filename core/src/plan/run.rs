@@ -100,6 +100,9 @@ pub struct Commit {
     pub body: Vec<u8>,
     /// How to store it.
     pub put: ObjectPut,
+    /// For a day written in parts ([`crate::manifest::parted`]): each part's PUT and bytes,
+    /// to be written, in order, before `body` (then the root); empty for one document.
+    pub parts: Vec<(ObjectPut, Vec<u8>)>,
     /// What the run did to the store.
     pub transfer: Transfer,
     /// Why the run stopped early, if it did.
@@ -283,6 +286,7 @@ impl BackupRun {
             }
         }
         Ok(Commit {
+            parts: Vec::new(),
             manifest,
             body,
             put,

@@ -5,7 +5,8 @@ use std::collections::BTreeMap;
 use super::plan::{ShardListing, ShardPlan, ids_digest, listing_digest};
 use crate::manifest::{BackupStatus, FailedDocument, FailureStage, Manifest};
 use crate::model::{Document, Sha256Digest};
-use crate::plan::{Commit, PlanError, PlanOptions, Transfer, manifest_put};
+use crate::manifest::parted::DEFAULT_PART_DOCUMENTS;
+use crate::plan::{Commit, PlanError, PlanOptions, Transfer, manifest_put, parted_puts};
 
 /// Why a shard's part cannot be joined into the day's manifest.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -142,6 +143,7 @@ pub struct ShardCommit {
     digest: Sha256Digest,
     options: PlanOptions,
     settled: BTreeMap<u32, Settled>,
+    part_documents: u64,
 }
 
 impl ShardCommit {
@@ -154,7 +156,16 @@ impl ShardCommit {
             plan,
             options,
             settled: BTreeMap::new(),
+            part_documents: DEFAULT_PART_DOCUMENTS,
         }
+    }
+
+    /// Writes a complete day of more than `documents` documents in parts of that many
+    /// ([`crate::manifest::parted`]; default [`DEFAULT_PART_DOCUMENTS`]).
+    #[must_use]
+    pub fn with_part_documents(mut self, documents: u64) -> Self {
+        self.part_documents = documents.max(1);
+        self
     }
 
     /// The plan.
@@ -343,12 +354,30 @@ impl ShardCommit {
         let mut manifest =
             Manifest::assemble(self.plan.header, documents, failed).map_err(PlanError::from)?;
         manifest.retention = self.options.day_retention(date);
-        let body = manifest.to_json().into_bytes();
-        let put = manifest_put(&self.options, &manifest, &body);
+        // `to_parted` is `None` for an incomplete run's report: always one document.
+        let parted = Manifest::is_parted(manifest.total_documents, self.part_documents)
+            .then(|| manifest.to_parted(self.part_documents))
+            .flatten();
+        let (body, put, parts) = match parted {
+            Some(parted) => {
+                let (puts, root) = parted_puts(&self.options, &manifest, &parted);
+                (
+                    parted.root_json,
+                    root,
+                    puts.into_iter().zip(parted.parts).collect(),
+                )
+            }
+            None => {
+                let body = manifest.to_json().into_bytes();
+                let put = manifest_put(&self.options, &manifest, &body);
+                (body, put, Vec::new())
+            }
+        };
         Ok(Commit {
             manifest,
             body,
             put,
+            parts,
             transfer: Transfer::default(),
             stopped: None,
         })

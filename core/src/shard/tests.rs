@@ -241,6 +241,43 @@ fn the_committed_manifest_is_byte_for_byte_the_single_runs() {
 }
 
 #[test]
+fn a_day_larger_than_a_part_commits_in_parts_that_join_to_the_single_runs_manifest() {
+    let docs = documents(37);
+    let (plan, listings) = plan_of(header(37), listing(&docs), Split::Count(4)).unwrap();
+    let mut commit = ShardCommit::new(plan.clone(), options()).with_part_documents(10);
+    for l in &listings {
+        let part = run_shard(&plan, l, &docs);
+        commit
+            .join(l.index, named(&plan, l.index, &part.put.key), &part.body)
+            .unwrap();
+    }
+    let committed = commit.finish().unwrap();
+    let single = single_run(&docs, 37);
+    assert_eq!(committed.manifest, single.manifest);
+    assert_eq!(committed.parts.len(), 4, "37 documents in parts of 10");
+    // The root goes where the one-document manifest would, the same way.
+    assert_eq!(committed.put.key, single.put.key);
+    assert!(committed.put.if_none_match);
+    assert_eq!(committed.put.lock, single.put.lock);
+    for (put, body) in &committed.parts {
+        assert!(put.if_none_match, "a part is written create-only");
+        assert_eq!(put.lock, single.put.lock, "a part is locked like the day");
+        assert!(put.key.starts_with("site-a/backups/2026-11-27/manifest-parts/"));
+        assert_eq!(put.content_length, body.len() as u64);
+    }
+    let text = std::str::from_utf8(&committed.body).unwrap();
+    let crate::manifest::ManifestForm::Parted(mut join) =
+        crate::manifest::ManifestForm::from_json(text).unwrap()
+    else {
+        panic!("a root");
+    };
+    for (_, body) in &committed.parts {
+        join.add(body).unwrap();
+    }
+    assert_eq!(join.finish().unwrap(), single.manifest);
+}
+
+#[test]
 fn a_missing_or_refused_part_makes_an_incomplete_report_that_names_its_documents() {
     let docs = documents(60);
     let (plan, listings) = plan_of(header(60), listing(&docs), Split::Count(3)).unwrap();
