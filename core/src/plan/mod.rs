@@ -259,7 +259,7 @@ pub fn parted_puts(
             put.metadata
                 .insert("document-count".to_owned(), part.documents.to_string());
             put.if_none_match = true;
-            put.lock = root.lock.clone();
+            put.lock = root.lock;
             put
         })
         .collect();
