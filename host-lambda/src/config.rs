@@ -3,6 +3,7 @@
 //! Every error names the variable and says what to set, so a bad deployment fails on its first
 //! invocation with a message that points at the fix.
 
+use docvault_core::manifest::parted::DEFAULT_PART_DOCUMENTS;
 use docvault_core::shard::Split;
 use docvault_core::{
     Encryption, KeyPrefix, Label, LockMode, PlanOptions, Retention, RetentionPolicy, Weekday,
@@ -79,6 +80,9 @@ pub struct Config {
     /// `SHARD_MAX_DOCUMENTS` and `SHARD_MAX_BYTES`: how a `plan` event splits a day into shards
     /// (scale-out with Step Functions; each shard is one `backup_shard` invocation's work).
     pub shard_split: Split,
+    /// `MANIFEST_PART_DOCUMENTS`: a committed sharded day of more documents than this is
+    /// written as a manifest in parts of this many (a root listing its parts).
+    pub manifest_part_documents: u64,
 }
 
 impl Config {
@@ -272,6 +276,12 @@ impl Config {
                     "use the most bytes one shard holds, 1 MiB (1048576) to 1 TiB",
                 )?,
             },
+            manifest_part_documents: vars.number(
+                "MANIFEST_PART_DOCUMENTS",
+                DEFAULT_PART_DOCUMENTS,
+                1..=10_000_000,
+                "use the most documents one part of a day's manifest holds, 1 to 10000000",
+            )?,
         })
     }
 }

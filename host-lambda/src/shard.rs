@@ -315,6 +315,7 @@ pub async fn commit_day<S: ObjectStore>(
             retry_takes_over: takes_over,
         },
         lease_holder: Some(holder),
+        part_documents: config.manifest_part_documents,
     };
     let result = commit(
         &app.store,

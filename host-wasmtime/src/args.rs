@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use clap::{ArgGroup, Args, Parser, Subcommand};
+use docvault_core::manifest::parted::DEFAULT_PART_DOCUMENTS;
 use docvault_core::{
     BackupDate, LockMode, Retention, RetentionError, RetentionPolicy, Timestamp, Weekday,
 };
@@ -174,6 +175,11 @@ pub(crate) struct CommitArgs {
     /// The day, YYYY-MM-DD.
     #[arg(long)]
     pub(crate) date: BackupDate,
+    /// A day of more documents than N is written as a manifest in parts of N documents (a
+    /// root `manifest.json` listing its parts).
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_PART_DOCUMENTS,
+          value_parser = clap::value_parser!(u64).range(1..=10_000_000))]
+    pub(crate) part_documents: u64,
     /// Print the result as JSON on stdout.
     #[arg(long)]
     pub(crate) json: bool,

@@ -2,7 +2,8 @@
 //! the verifier and the restores load it. The bytes are bounded before they are read, and the
 //! core decides whether they are the day's backup ([`Manifest::from_committed`]).
 
-use docvault_core::{BackupDate, CommittedError, KeyPrefix, Layout, Manifest};
+use docvault_core::manifest::check_manifest_size;
+use docvault_core::{BackupDate, CommittedError, KeyPrefix, Layout, Manifest, ManifestForm};
 
 use crate::store::{ObjectStore, StoreError};
 
@@ -41,7 +42,9 @@ impl LoadError {
 }
 
 /// The committed manifest of `date` below `prefix`, or `None` when the day has none; at most
-/// `limit` bytes are read ([`docvault_core::manifest::max_manifest_bytes`]).
+/// `limit` bytes are read ([`docvault_core::manifest::max_manifest_bytes`]) for the manifest,
+/// and as much again for the parts of a day written in parts, each read to the size its root
+/// records and joined ([`docvault_core::manifest::parted`]).
 ///
 /// # Errors
 /// [`LoadError`].
@@ -65,9 +68,34 @@ pub async fn load_committed<S: ObjectStore>(
     let Some(object) = object else {
         return Ok(None);
     };
-    Manifest::from_committed(&object.body, date)
+    let invalid = |key: &str, source| LoadError::Invalid {
+        key: key.to_owned(),
+        source,
+    };
+    let mut join = match ManifestForm::from_committed(&object.body, date) {
+        Ok(ManifestForm::Whole(manifest)) => return Ok(Some(manifest)),
+        Ok(ManifestForm::Parted(join)) => join,
+        Err(source) => return Err(invalid(&key, source)),
+    };
+    check_manifest_size(join.root().parts_size(), limit).map_err(|e| invalid(&key, e))?;
+    while let Some(part) = join.next_part() {
+        let part_key = prefix.join(&part.key);
+        let joined = match store.get(&part_key, part.size_bytes).await {
+            Ok(Some(object)) => join.add(&object.body),
+            Ok(None) => Err(join.missing()),
+            Err(StoreError::TooLarge { size, .. }) => Err(join.oversized(size)),
+            Err(source) => {
+                return Err(LoadError::Store {
+                    key: part_key,
+                    source,
+                });
+            }
+        };
+        joined.map_err(|e| invalid(&key, CommittedError::Invalid(e)))?;
+    }
+    join.finish()
         .map(Some)
-        .map_err(|source| LoadError::Invalid { key, source })
+        .map_err(|e| invalid(&key, CommittedError::Invalid(e)))
 }
 
 /// The key of `date`'s manifest below `prefix`.

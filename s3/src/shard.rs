@@ -9,8 +9,8 @@ use docvault_core::shard::{
     ShardPlanError, Split, WorkLayout,
 };
 use docvault_core::{
-    BackupDate, Encryption, KeyPrefix, ManifestHeader, PlanOptions, RunScope, Sha256Digest,
-    Transfer,
+    BackupDate, Encryption, KeyPrefix, ManifestHeader, ObjectPut, PlanOptions, RunScope,
+    Sha256Digest, Transfer,
 };
 
 use crate::executor::{BackupOutcome, Clock};
@@ -75,6 +75,15 @@ pub enum ShardError {
         key: String,
         /// The shard.
         index: u32,
+    },
+    /// A part of the day's manifest cannot be written: other bytes are at its key.
+    #[error(
+        "{key} holds other bytes than the manifest part named by that SHA-256: it was not \
+         written by docvault; delete it (no manifest names it yet) and commit again"
+    )]
+    ForeignPart {
+        /// The part's key.
+        key: String,
     },
     /// The day's lease could not be taken.
     #[error(transparent)]
@@ -236,6 +245,9 @@ pub struct CommitOptions {
     /// The lease holder's run id (retries of one commit share it); default: the plan's run
     /// id followed by `-commit`.
     pub lease_holder: Option<String>,
+    /// A complete day of more documents than this is written in parts of this many
+    /// ([`docvault_core::manifest::parted`]).
+    pub part_documents: u64,
 }
 
 /// What a commit did.
@@ -351,6 +363,10 @@ async fn commit_and_write<S: ObjectStore>(
             problems,
         });
     }
+    // A day written in parts: the parts first, the root (the commit point) last.
+    for (put, body) in commit.parts {
+        put_manifest_part(store, &put, body).await?;
+    }
     match store.put(&commit.put, Bytes::from(commit.body)).await {
         Ok(_) => Ok(CommitOutcome {
             outcome: BackupOutcome::Completed {
@@ -378,6 +394,29 @@ async fn commit_and_write<S: ObjectStore>(
     }
 }
 
+/// Writes one part of the day's manifest, create-only. A part already there (an earlier
+/// commit stopped before its root) is kept when its bytes are these: its key names their
+/// SHA-256, and only the root, written after every part, makes the day.
+async fn put_manifest_part<S: ObjectStore>(
+    store: &S,
+    put: &ObjectPut,
+    body: Vec<u8>,
+) -> Result<(), ShardError> {
+    let len = body.len() as u64;
+    let body = Bytes::from(body);
+    match store.put(put, body.clone()).await {
+        Ok(_) => Ok(()),
+        Err(StoreError::PreconditionFailed) => match store.get(&put.key, len).await {
+            Ok(Some(found)) if found.body == body => Ok(()),
+            Ok(_) | Err(StoreError::TooLarge { .. }) => Err(ShardError::ForeignPart {
+                key: put.key.clone(),
+            }),
+            Err(e) => Err(store_error(&put.key)(e)),
+        },
+        Err(e) => Err(store_error(&put.key)(e)),
+    }
+}
+
 async fn commit_under_lease<S: ObjectStore>(
     store: &S,
     options: &PlanOptions,
@@ -386,7 +425,8 @@ async fn commit_under_lease<S: ObjectStore>(
     settings: &CommitOptions,
 ) -> Result<(docvault_core::Commit, Vec<PartProblem>), ShardError> {
     let shards = plan.shards.clone();
-    let mut commit = ShardCommit::new(plan, options.clone());
+    let mut commit =
+        ShardCommit::new(plan, options.clone()).with_part_documents(settings.part_documents);
     let digest = commit.plan_digest();
     let mut problems = Vec::new();
     for shard in &shards {

@@ -6,6 +6,7 @@
 use std::collections::BTreeSet;
 
 use bytes::Bytes;
+use docvault_core::manifest::parted::DEFAULT_PART_DOCUMENTS;
 use docvault_core::shard::{Listed, Split};
 use docvault_core::{
     BackupStatus, Encryption, Generator, GeneratorSpec, KeyPrefix, Label, LockMode, ManifestHeader,
@@ -49,6 +50,7 @@ fn settings() -> CommitOptions {
         manifest_limit: 1 << 30,
         lease: LEASE,
         lease_holder: None,
+        part_documents: DEFAULT_PART_DOCUMENTS,
     }
 }
 
@@ -386,4 +388,150 @@ async fn a_shard_whose_part_is_written_is_not_run_again() {
         "{:?}",
         &store.writes()[writes..]
     );
+}
+
+/// Four workers' shards of the day in a fresh store, not committed.
+async fn sharded_day() -> MemoryStore {
+    let store = MemoryStore::new();
+    for i in 0..4 {
+        worker(&store, "2026-11-28T02:00:00Z", i, 4).await.unwrap();
+    }
+    store
+}
+
+fn manifest_part_keys(store: &MemoryStore) -> Vec<String> {
+    store
+        .objects()
+        .keys()
+        .filter(|k| k.contains("/manifest-parts/"))
+        .cloned()
+        .collect()
+}
+
+async fn commit_in_parts(store: &MemoryStore) -> Result<BackupOutcome, ShardError> {
+    let settings = CommitOptions {
+        part_documents: 100,
+        ..settings()
+    };
+    commit(
+        store,
+        &prefix(),
+        Encryption::None,
+        DATE.parse().unwrap(),
+        &settings,
+        &Fixed,
+    )
+    .await
+    .map(|done| done.outcome)
+}
+
+async fn load(store: &MemoryStore) -> Result<Option<docvault_core::Manifest>, String> {
+    docvault_s3::manifest::load_committed(store, &prefix(), DATE.parse().unwrap(), 1 << 30)
+        .await
+        .map_err(|e| match e {
+            docvault_s3::manifest::LoadError::Invalid { source, .. } => source.code().to_owned(),
+            other => other.to_string(),
+        })
+}
+
+#[tokio::test]
+async fn a_day_larger_than_a_part_commits_in_parts_and_loads_as_the_single_runs_manifest() {
+    let single = MemoryStore::new();
+    execute(
+        &single,
+        header("2026-11-28T02:00:00Z"),
+        options(),
+        generated(),
+        &exec(),
+        &Fixed,
+    )
+    .await
+    .unwrap();
+    let store = sharded_day().await;
+    let outcome = commit_in_parts(&store).await.unwrap();
+    assert!(
+        matches!(outcome, BackupOutcome::Completed { .. }),
+        "{outcome:?}"
+    );
+    // 300 documents in parts of 100, each written before the root, create-only.
+    let parts = manifest_part_keys(&store);
+    assert_eq!(parts.len(), 3, "{parts:?}");
+    let writes = store.writes();
+    let root_at = writes
+        .iter()
+        .position(|k| k == "site/backups/2026-11-27/manifest.json")
+        .unwrap();
+    for part in &parts {
+        let at = writes.iter().position(|k| k == part).unwrap();
+        assert!(at < root_at, "{part} is written before the root");
+        assert!(store.objects()[part].put.if_none_match);
+    }
+    // Loaded, the parted day is the single run's manifest; verify finds it clean.
+    let loaded = load(&store).await.unwrap().unwrap();
+    assert_eq!(Some(loaded), load(&single).await.unwrap());
+    let verify = docvault_s3::verify::verify_day(
+        &store,
+        &docvault_s3::verify::VerifyOptions {
+            prefix: prefix(),
+            date: DATE.parse().unwrap(),
+            policy: docvault_core::verify::VerifyPolicy::default(),
+            read_fraction: 1.0,
+            concurrency: 4,
+            manifest_limit: 1 << 30,
+        },
+    )
+    .await
+    .unwrap();
+    assert!(verify.report.is_clean(), "{:?}", verify.report);
+    assert_eq!(verify.report.verified, COUNT);
+    // A second commit writes nothing.
+    let before = store.writes().len();
+    assert!(matches!(
+        commit_in_parts(&store).await.unwrap(),
+        BackupOutcome::AlreadyComplete { .. }
+    ));
+    assert_eq!(store.writes().len(), before);
+
+    // A part altered or deleted after the commit: the day no longer loads, and says why.
+    let mut body = store.objects()[&parts[1]].body.to_vec();
+    let at = body.iter().position(|&b| b == b'1').unwrap();
+    body[at] = b'2';
+    store.land(&parts[1], &body);
+    assert_eq!(load(&store).await.unwrap_err(), "part_altered");
+    store.objects().remove(&parts[1]);
+    assert_eq!(load(&store).await.unwrap_err(), "part_missing");
+}
+
+#[tokio::test]
+async fn a_commit_keeps_the_parts_an_earlier_commit_left_and_refuses_foreign_bytes() {
+    // The parts' keys and bytes, from a commit of the same day elsewhere.
+    let reference = sharded_day().await;
+    commit_in_parts(&reference).await.unwrap();
+    let parts: Vec<(String, Bytes)> = manifest_part_keys(&reference)
+        .into_iter()
+        .map(|k| {
+            let body = reference.objects()[&k].body.clone();
+            (k, body)
+        })
+        .collect();
+
+    // An earlier commit stopped after two parts: the next one completes the day.
+    let store = sharded_day().await;
+    for (key, body) in &parts[..2] {
+        store.land(key, body);
+    }
+    let outcome = commit_in_parts(&store).await.unwrap();
+    assert!(
+        matches!(outcome, BackupOutcome::Completed { .. }),
+        "{outcome:?}"
+    );
+    assert_eq!(load(&store).await.unwrap(), load(&reference).await.unwrap());
+
+    // Other bytes planted at a part's key: the commit refuses and writes no root.
+    let store = sharded_day().await;
+    store.land(&parts[0].0, b"{}");
+    let err = commit_in_parts(&store).await.unwrap_err();
+    assert!(matches!(err, ShardError::ForeignPart { .. }), "{err}");
+    assert!(err.to_string().contains("delete it"), "{err}");
+    assert_eq!(load(&store).await.unwrap(), None, "no root, no day");
 }

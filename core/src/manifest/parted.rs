@@ -412,6 +412,19 @@ impl RootJoin {
         })
     }
 
+    /// The error for the next part when the host found more bytes at its key than the root
+    /// records (`found`, as the store reports it), without reading them.
+    pub fn oversized(&self, found: u64) -> ManifestError {
+        let index = self.joined();
+        let part = self.root.parts.get(index);
+        ManifestError::Parts(PartsProblem::Altered {
+            index,
+            key: part.map_or_else(String::new, |p| p.key.clone()),
+            found,
+            expected: part.map_or(0, |p| p.size_bytes),
+        })
+    }
+
     /// Joins the next part from the bytes stored at its key.
     ///
     /// # Errors

@@ -3,9 +3,9 @@
 use std::collections::BTreeMap;
 
 use super::plan::{ShardListing, ShardPlan, ids_digest, listing_digest};
+use crate::manifest::parted::DEFAULT_PART_DOCUMENTS;
 use crate::manifest::{BackupStatus, FailedDocument, FailureStage, Manifest};
 use crate::model::{Document, Sha256Digest};
-use crate::manifest::parted::DEFAULT_PART_DOCUMENTS;
 use crate::plan::{Commit, PlanError, PlanOptions, Transfer, manifest_put, parted_puts};
 
 /// Why a shard's part cannot be joined into the day's manifest.

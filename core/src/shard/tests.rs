@@ -262,7 +262,10 @@ fn a_day_larger_than_a_part_commits_in_parts_that_join_to_the_single_runs_manife
     for (put, body) in &committed.parts {
         assert!(put.if_none_match, "a part is written create-only");
         assert_eq!(put.lock, single.put.lock, "a part is locked like the day");
-        assert!(put.key.starts_with("site-a/backups/2026-11-27/manifest-parts/"));
+        assert!(
+            put.key
+                .starts_with("site-a/backups/2026-11-27/manifest-parts/")
+        );
         assert_eq!(put.content_length, body.len() as u64);
     }
     let text = std::str::from_utf8(&committed.body).unwrap();

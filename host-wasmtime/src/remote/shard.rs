@@ -154,6 +154,7 @@ pub(crate) fn commit(args: &CommitArgs) -> Result<(), Failure> {
         manifest_limit: remote::manifest_limit(),
         lease: COMMIT_LEASE,
         lease_holder: None,
+        part_documents: args.part_documents,
     };
     let done = runtime
         .block_on(commit_day(
