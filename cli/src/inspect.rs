@@ -6,14 +6,15 @@ use std::io::{self, Read as _, Write as _};
 use std::path::Path;
 
 use docvault_core::{
-    Generator, GeneratorSpec, Label, Layout, Manifest, ManifestHeader, SourceDescription,
+    Generator, GeneratorSpec, Label, Layout, Manifest, ManifestForm, ManifestHeader,
+    SourceDescription,
 };
 use docvault_fs::Root;
 
 use crate::Clock;
 use crate::args::{GenerateArgs, ManifestArgs, SummaryArgs, ValidateArgs};
 use crate::error::CliError;
-use crate::vault::MANIFEST_LIMIT;
+use crate::vault::{MANIFEST_LIMIT, PartsAt, PartsError, join_parts};
 
 /// `docvault manifest --generate N`: the manifest JSON of a generated day on stdout.
 pub(crate) fn manifest(args: ManifestArgs, clock: &mut Clock) -> Result<(), CliError> {
@@ -136,13 +137,40 @@ pub(crate) fn validate(args: &ValidateArgs) -> Result<(), CliError> {
             e.valid_up_to()
         ))
     })?;
-    let manifest =
-        Manifest::from_json(text).map_err(|e| CliError::Invalid(format!("{shown}: {e}")))?;
+    let invalid = |e: &dyn std::fmt::Display| CliError::Invalid(format!("{shown}: {e}"));
+    let (manifest, parts) = match ManifestForm::from_json(text).map_err(|e| invalid(&e))? {
+        ManifestForm::Whole(manifest) => (manifest, String::new()),
+        ManifestForm::Parted(join) => {
+            if args.file == Path::new("-") {
+                return Err(CliError::Usage(
+                    "stdin holds the root of a manifest in parts: give the file's path instead, \
+                     so its parts are read beside it (manifest-parts/)"
+                        .into(),
+                ));
+            }
+            let count = join.root().parts.len();
+            let dir = parent_dir(&args.file);
+            let root = Root::open(dir).map_err(CliError::io(format!("reading {shown}")))?;
+            let manifest = join_parts(&root, PartsAt::BesideRoot, join).map_err(|e| match e {
+                PartsError::Io(e) => e,
+                PartsError::Invalid(e) => invalid(&e),
+            })?;
+            (manifest, format!(", in {count} parts"))
+        }
+    };
     eprintln!(
-        "docvault: {shown} is a valid {} manifest for {} ({} documents, {} failed)",
+        "docvault: {shown} is a valid {} manifest for {} ({} documents, {} failed{parts})",
         manifest.status, manifest.backup_date, manifest.total_documents, manifest.total_failed
     );
     Ok(())
+}
+
+/// The directory holding `path` (`.` for a bare file name).
+fn parent_dir(path: &Path) -> &Path {
+    match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    }
 }
 
 /// A file given on the command line: opened through its directory's root, so the name itself
@@ -150,14 +178,7 @@ pub(crate) fn validate(args: &ValidateArgs) -> Result<(), CliError> {
 fn read_file(path: &Path) -> Result<Vec<u8>, CliError> {
     let shown = path.display();
     let (dir, name) = match (path.parent(), path.file_name().and_then(|n| n.to_str())) {
-        (Some(dir), Some(name)) => (
-            if dir.as_os_str().is_empty() {
-                Path::new(".")
-            } else {
-                dir
-            },
-            name,
-        ),
+        (Some(_), Some(name)) => (parent_dir(path), name),
         _ => {
             return Err(CliError::Usage(format!(
                 "{shown} does not name a file: give a path to a manifest.json"

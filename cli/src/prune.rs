@@ -7,7 +7,9 @@ use std::io;
 use std::path::PathBuf;
 
 use docvault_core::prune::{Decision, KeepReason, PruneReport, PrunedDay, StoredDay, decide};
-use docvault_core::{BackupDate, Layout, LegalHoldRecord, Manifest, RetentionPolicy, Timestamp};
+use docvault_core::{
+    BackupDate, Layout, LegalHoldRecord, ManifestForm, RetentionPolicy, Timestamp,
+};
 
 use docvault_fs::Kind;
 
@@ -90,8 +92,10 @@ fn stored_days(vault: &Vault) -> Result<Vec<StoredDay>, CliError> {
 fn stored_day(vault: &Vault, date: BackupDate) -> Result<StoredDay, CliError> {
     let key = Layout::new(date).manifest_key();
     let (retention, readable) = match vault.root().read_limited(&key, MANIFEST_LIMIT) {
-        Ok(bytes) => match Manifest::from_committed(&bytes, date) {
-            Ok(m) => (m.retention, true),
+        // The root of a day in parts holds the retention too: its parts are not needed.
+        Ok(bytes) => match ManifestForm::from_committed(&bytes, date) {
+            Ok(ManifestForm::Whole(m)) => (m.retention, true),
+            Ok(ManifestForm::Parted(join)) => (join.root().retention, true),
             Err(_) => (None, false),
         },
         Err(e) if e.kind() == io::ErrorKind::NotFound => (None, true),

@@ -12,7 +12,9 @@ use std::fmt::Write as _;
 use std::io;
 use std::path::Path;
 
-use docvault_core::{BackupDate, Layout, Manifest};
+use docvault_core::manifest::check_manifest_size;
+use docvault_core::manifest::parted::RootJoin;
+use docvault_core::{BackupDate, Layout, Manifest, ManifestError, ManifestForm};
 use docvault_fs::{Lock, Root};
 
 use crate::error::CliError;
@@ -108,8 +110,17 @@ impl Vault {
             }
             Err(e) => return Err(CliError::io(format!("reading {}", self.display(&key)))(e)),
         };
-        Manifest::from_committed(&bytes, date)
-            .map_err(|e| CliError::Invalid(format!("{}: {e}", self.display(&key))))
+        let invalid =
+            |e: &dyn std::fmt::Display| CliError::Invalid(format!("{}: {e}", self.display(&key)));
+        match ManifestForm::from_committed(&bytes, date).map_err(|e| invalid(&e))? {
+            ManifestForm::Whole(manifest) => Ok(manifest),
+            ManifestForm::Parted(join) => {
+                join_parts(&self.root, PartsAt::Vault, join).map_err(|e| match e {
+                    PartsError::Io(e) => e,
+                    PartsError::Invalid(e) => invalid(&e),
+                })
+            }
+        }
     }
 
     /// The keys of the day's incomplete-run reports, sorted.
@@ -179,4 +190,52 @@ mod tests {
             assert!(docvault_core::DocumentId::new(&escaped).is_err());
         }
     }
+}
+
+/// Why the parts of a manifest written in parts could not be joined.
+pub(crate) enum PartsError {
+    /// Reading failed.
+    Io(CliError),
+    /// The parts are not the root's, or break a rule.
+    Invalid(ManifestError),
+}
+
+/// Where a root's parts are read from.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum PartsAt {
+    /// At their keys below the vault's root.
+    Vault,
+    /// Beside the root, as a day's folder holds them (`manifest-parts/...`).
+    BesideRoot,
+}
+
+/// Joins the parts of a manifest written in parts, each read below `root` to at most its
+/// recorded size, never through a link; at most [`MANIFEST_LIMIT`] bytes of parts in all.
+pub(crate) fn join_parts(
+    root: &Root,
+    at: PartsAt,
+    mut join: RootJoin,
+) -> Result<Manifest, PartsError> {
+    let day = Layout::new(join.root().backup_date);
+    check_manifest_size(join.root().parts_size(), MANIFEST_LIMIT)
+        .map_err(|e| PartsError::Io(CliError::Invalid(e.to_string())))?;
+    while let Some(part) = join.next_part() {
+        let path = match at {
+            PartsAt::Vault => part.key.as_str(),
+            // The root checked the key: below the day's `manifest-parts/`.
+            PartsAt::BesideRoot => part.key.strip_prefix(day.day_prefix()).unwrap_or(&part.key),
+        }
+        .to_owned();
+        let joined = match root.read_limited(&path, part.size_bytes) {
+            Ok(bytes) => join.add(&bytes),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Err(join.missing()),
+            Err(e) if e.kind() == io::ErrorKind::FileTooLarge => Err(join.oversized(None)),
+            Err(e) => {
+                let shown = root.display(&path).display().to_string();
+                return Err(PartsError::Io(CliError::io(format!("reading {shown}"))(e)));
+            }
+        };
+        joined.map_err(PartsError::Invalid)?;
+    }
+    join.finish().map_err(PartsError::Invalid)
 }

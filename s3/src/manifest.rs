@@ -83,7 +83,7 @@ pub async fn load_committed<S: ObjectStore>(
         let joined = match store.get(&part_key, part.size_bytes).await {
             Ok(Some(object)) => join.add(&object.body),
             Ok(None) => Err(join.missing()),
-            Err(StoreError::TooLarge { size, .. }) => Err(join.oversized(size)),
+            Err(StoreError::TooLarge { size, .. }) => Err(join.oversized(Some(size))),
             Err(source) => {
                 return Err(LoadError::Store {
                     key: part_key,

@@ -9,6 +9,7 @@
 
 use std::path::PathBuf;
 
+use docvault_core::manifest::PartedManifest;
 use docvault_core::{
     BackupRun, Encryption, FailedDocument, FailureStage, Generator, GeneratorSpec, KeyPrefix,
     Label, LockMode, Manifest, ManifestHeader, PlanOptions, Retention, RetentionPolicy,
@@ -111,6 +112,36 @@ pub const CASES: &[GoldenCase] = &[
         build: || retained("2027-01-01"),
     },
 ];
+
+/// The golden day written in parts (`tests/golden/parted-2026-11-27/`, laid out as a day's
+/// folder: `manifest.json`, the root, and `manifest-parts/`): the daily retention case
+/// (`manifest-retention-daily-2026-11-27.json`) in parts of [`PARTED_DOCUMENTS`] documents.
+pub const PARTED_DIR: &str = "parted-2026-11-27";
+
+/// Documents per part of the golden day in parts.
+pub const PARTED_DOCUMENTS: u64 = 2;
+
+/// The golden day in parts, built.
+pub fn parted() -> PartedManifest {
+    retained("2026-11-27")
+        .to_parted(PARTED_DOCUMENTS)
+        .expect("a complete day with documents")
+}
+
+/// The files of the golden day in parts, relative to [`PARTED_DIR`], with their bytes.
+pub fn parted_files() -> Vec<(String, Vec<u8>)> {
+    let parted = parted();
+    let day = docvault_core::Layout::new(parted.root.backup_date);
+    let mut files = vec![("manifest.json".to_owned(), parted.root_json.clone())];
+    for (part, body) in parted.root.parts.iter().zip(parted.parts) {
+        let below = part
+            .key
+            .strip_prefix(day.day_prefix())
+            .expect("a part key is below its day");
+        files.push((below.to_owned(), body));
+    }
+    files
+}
 
 /// The retention of the golden retention cases: 7 dailies, 4 weeklies (Sundays), 12
 /// monthlies, 7 yearlies, compliance lock.

@@ -1,7 +1,7 @@
 //! Golden manifests: pinned inputs give exactly the bytes stored in `tests/golden/`.
 
-use docvault_core::Manifest;
-use docvault_tests::{CASES, golden_dir};
+use docvault_core::{Manifest, ManifestForm};
+use docvault_tests::{CASES, PARTED_DIR, golden_dir, parted_files, retained};
 
 #[test]
 fn manifests_match_golden_files_byte_for_byte() {
@@ -72,4 +72,69 @@ fn failed_case_lists_failures_and_leaves_them_out_of_the_counts() {
     let by_type: u64 = m.backup_summary.document_types.values().sum();
     let by_department: u64 = m.backup_summary.departments.values().sum();
     assert_eq!((by_type, by_department), (17, 17));
+}
+
+#[test]
+fn the_day_in_parts_matches_its_golden_files_byte_for_byte() {
+    let dir = golden_dir().join(PARTED_DIR);
+    let files = parted_files();
+    if std::env::var_os("UPDATE_GOLDEN").is_some() {
+        let _ = std::fs::remove_dir_all(&dir);
+        for (name, bytes) in &files {
+            let path = dir.join(name);
+            std::fs::create_dir_all(path.parent().expect("a folder")).expect("create folder");
+            std::fs::write(&path, bytes).expect("write golden file");
+        }
+        return;
+    }
+    let mut on_disk: Vec<String> = std::fs::read_dir(dir.join("manifest-parts"))
+        .expect("the golden parts")
+        .map(|e| {
+            format!(
+                "manifest-parts/{}",
+                e.unwrap().file_name().to_str().unwrap()
+            )
+        })
+        .chain(["manifest.json".to_owned()])
+        .collect();
+    on_disk.sort();
+    let mut names: Vec<String> = files.iter().map(|(n, _)| n.clone()).collect();
+    names.sort();
+    assert_eq!(
+        on_disk, names,
+        "the golden day in parts has other files; UPDATE_GOLDEN=1"
+    );
+    for (name, bytes) in &files {
+        let expected = std::fs::read(dir.join(name)).expect("golden file");
+        assert!(
+            *bytes == expected,
+            "{PARTED_DIR}/{name} differs from the freshly built one; if intended, run \
+             UPDATE_GOLDEN=1 cargo test -p docvault-tests --test golden and review the diff"
+        );
+    }
+}
+
+#[test]
+fn the_golden_day_in_parts_joins_to_the_one_document_manifest() {
+    let dir = golden_dir().join(PARTED_DIR);
+    let root = std::fs::read_to_string(dir.join("manifest.json")).expect("golden root");
+    let ManifestForm::Parted(mut join) = ManifestForm::from_json(&root).expect("valid root") else {
+        panic!("a root");
+    };
+    assert_eq!(join.root().parts.len(), 3);
+    while let Some(part) = join.next_part() {
+        let name = part.key.rsplit('/').next().unwrap();
+        let bytes = std::fs::read(dir.join("manifest-parts").join(name)).expect("golden part");
+        join.add(&bytes).expect("the root's part");
+    }
+    let joined = join.finish().expect("a valid day");
+    assert_eq!(joined, retained("2026-11-27"));
+    let single =
+        std::fs::read_to_string(golden_dir().join("manifest-retention-daily-2026-11-27.json"))
+            .expect("golden file");
+    assert_eq!(
+        joined.to_json(),
+        single,
+        "joined, the parts write the one-document golden file"
+    );
 }

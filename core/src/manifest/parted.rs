@@ -166,16 +166,17 @@ pub enum PartsProblem {
     },
     /// A part whose bytes are not the ones the root recorded.
     #[error(
-        "part {index} (`{key}`) is {found} bytes with another SHA-256 than the root records \
-         ({expected} bytes): it was altered or replaced"
+        "part {index} (`{key}`) is not the {expected} bytes with the SHA-256 the root records \
+         ({}): it was altered or replaced",
+        found.map_or_else(|| "it is larger".to_owned(), |n| format!("it has {n} bytes"))
     )]
     Altered {
         /// The part.
         index: usize,
         /// Its key.
         key: String,
-        /// Its size as read.
-        found: u64,
+        /// Its size as read, when it was read.
+        found: Option<u64>,
         /// Its size as recorded.
         expected: u64,
     },
@@ -413,8 +414,8 @@ impl RootJoin {
     }
 
     /// The error for the next part when the host found more bytes at its key than the root
-    /// records (`found`, as the store reports it), without reading them.
-    pub fn oversized(&self, found: u64) -> ManifestError {
+    /// records (`found`, when the store says how many), without reading them.
+    pub fn oversized(&self, found: Option<u64>) -> ManifestError {
         let index = self.joined();
         let part = self.root.parts.get(index);
         ManifestError::Parts(PartsProblem::Altered {
@@ -444,7 +445,7 @@ impl RootJoin {
             return fail(PartsProblem::Altered {
                 index,
                 key: key(),
-                found: bytes.len() as u64,
+                found: Some(bytes.len() as u64),
                 expected: part.size_bytes,
             });
         }
