@@ -865,3 +865,51 @@ fn manifest_of_a_directory_is_what_its_backup_commits() {
         stderr(&out)
     );
 }
+
+#[test]
+fn a_day_written_in_parts_verifies_and_restores_like_one_document_and_a_lost_part_is_named() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dest = tmp.path().join("dest");
+    ok(&docvault(&[
+        "backup",
+        "--generate",
+        "30",
+        "--dest",
+        s(&dest),
+        "--date",
+        DATE,
+        "--at",
+        AT,
+    ]));
+    let day = dest.join(DAY);
+    let one = manifest(&dest);
+    // The same day as a sharded commit in S3 would write it: a root and its parts (copied
+    // down from a bucket, say).
+    let parted = one.to_parted(7).expect("complete");
+    fs::remove_file(day.join("manifest.json")).expect("remove");
+    write(&day.join("manifest.json"), &parted.root_json);
+    for (part, body) in parted.root.parts.iter().zip(&parted.parts) {
+        write(&dest.join(&part.key), body);
+    }
+    let out = verify(&dest);
+    ok(&out);
+    assert_eq!(json(&out)["verified"], 30);
+    let to = tmp.path().join("restored");
+    ok(&restore(&dest, &to, &[]));
+    assert_eq!(files(&to).len(), 30);
+    ok(&docvault(&["validate", s(&day.join("manifest.json"))]));
+    // A part lost: every command that needs the day says which part.
+    fs::remove_file(dest.join(&parted.root.parts[2].key)).expect("remove part");
+    for out in [
+        verify(&dest),
+        restore(&dest, &tmp.path().join("again"), &[]),
+        docvault(&["validate", s(&day.join("manifest.json"))]),
+    ] {
+        assert!(!out.status.success());
+        let err = stderr(&out);
+        assert!(
+            err.contains("part 2") && err.contains("is missing"),
+            "{err}"
+        );
+    }
+}

@@ -156,3 +156,58 @@ fn summary_counts() {
     assert_eq!(v["document_types"]["memo"], 100);
     assert_eq!(v["departments"]["sales"], 125);
 }
+
+#[test]
+fn validate_reads_a_day_in_parts_beside_its_root_and_names_a_bad_part() {
+    let root = golden("parted-2026-11-27/manifest.json");
+    let out = docvault(&["validate", root.to_str().unwrap()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("5 documents, 0 failed, in 3 parts"));
+
+    // A copy with one byte of a part changed.
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let copy = tmp.path().join("day");
+    std::fs::create_dir_all(copy.join("manifest-parts")).unwrap();
+    std::fs::copy(&root, copy.join("manifest.json")).unwrap();
+    let parts = golden("parted-2026-11-27/manifest-parts");
+    let mut names: Vec<_> = std::fs::read_dir(&parts)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    names.sort();
+    for name in &names {
+        std::fs::copy(parts.join(name), copy.join("manifest-parts").join(name)).unwrap();
+    }
+    let victim = copy.join("manifest-parts").join(&names[1]);
+    let mut bytes = std::fs::read(&victim).unwrap();
+    let at = bytes.iter().position(|&b| b == b'5').unwrap();
+    bytes[at] = b'6';
+    std::fs::write(&victim, bytes).unwrap();
+    let copied_root = copy.join("manifest.json");
+    let out = docvault(&["validate", copied_root.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("part 1") && err.contains("altered or replaced"),
+        "{err}"
+    );
+
+    // A part replaced by a link to another file is not followed.
+    std::fs::remove_file(&victim).unwrap();
+    std::os::unix::fs::symlink(parts.join(&names[1]), &victim).unwrap();
+    let out = docvault(&["validate", copied_root.to_str().unwrap()]);
+    assert!(!out.status.success(), "a link was followed");
+
+    // A root on stdin cannot name where its parts are.
+    let out = Command::new(env!("CARGO_BIN_EXE_docvault"))
+        .args(["validate", "-"])
+        .stdin(std::fs::File::open(&root).unwrap())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("give the file's path"));
+}
