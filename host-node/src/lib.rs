@@ -23,8 +23,9 @@ use docvault_core::layout::PrefixError;
 use docvault_core::verify::{self, ObservedObject, VerifyPolicy};
 use docvault_core::{
     AssembleError, BackupDate, BackupStatus, BackupSummary, Document, Encryption, FailedDocument,
-    Generator, GeneratorSpec, KeyPrefix, Label, Manifest, ManifestError, ManifestHeader, PlanError,
-    PlanOptions, SCHEMA_VERSION, Sha256Digest, SourceDescription, Timestamp, diff, plan,
+    Generator, GeneratorSpec, KeyPrefix, Label, Manifest, ManifestError, ManifestForm,
+    ManifestHeader, PlanError, PlanOptions, SCHEMA_VERSION, Sha256Digest, SourceDescription,
+    Timestamp, diff, plan,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -352,7 +353,24 @@ export type ManifestErrorCode =
   | "bad_parts"
   | "invalid_failure"
   | "count_mismatch"
-  | "status_mismatch";
+  | "status_mismatch"
+  | "retention_mismatch"
+  | "parted_manifest"
+  | "parted_not_complete"
+  | "bad_parts_list"
+  | "bad_part_key"
+  | "part_missing"
+  | "part_altered"
+  | "part_invalid"
+  | "part_mismatch";
+
+/** A complete day in the form for days too large for one JSON document (`manifestToParts`). */
+export interface ManifestInParts {
+  /** The root: the day's `manifest.json`, written last. */
+  root: string;
+  /** Each part, in order, with its key relative to the backup root; written first. */
+  parts: { key: string; text: string }[];
+}
 
 /** Every `code` a `DocvaultError` can carry. */
 export type DocvaultErrorCode =
@@ -785,10 +803,90 @@ pub fn manifest_to_json(
 #[wasm_bindgen(js_name = parseManifest, unchecked_return_type = "Manifest")]
 pub fn parse_manifest(
     #[wasm_bindgen(unchecked_param_type = "string")] text: JsValue,
+    #[wasm_bindgen(unchecked_optional_param_type = "string[]")] parts: JsValue,
 ) -> Result<JsValue, JsValue> {
-    let text = string_from_js("text", &text)?;
-    let manifest = Manifest::from_json(&text).map_err(Failure::from)?;
+    let manifest = read_manifest(&text, parts)?.map_err(Failure::from)?;
     Ok(to_js(&manifest)?)
+}
+
+/// Manifest text in either form: one document, or the root of a day in parts with the text
+/// of each part in the root's order (`parts`), joined and checked by the same rules.
+fn read_manifest(text: &JsValue, parts: JsValue) -> Result<Result<Manifest, ManifestError>> {
+    let text = string_from_js("text", text)?;
+    let parts: Option<Vec<String>> = from_js_opt("parts", parts)?;
+    Ok(match ManifestForm::from_json(&text) {
+        Err(e) => Err(e),
+        Ok(ManifestForm::Whole(manifest)) => {
+            if parts.is_some_and(|p| !p.is_empty()) {
+                return Err(Failure::input(
+                    "parts",
+                    "the manifest is one document and has no parts: leave `parts` out",
+                ));
+            }
+            Ok(manifest)
+        }
+        Ok(ManifestForm::Parted(mut join)) => (|| {
+            for part in parts.unwrap_or_default() {
+                join.add(part.as_bytes())?;
+            }
+            join.finish()
+        })(),
+    })
+}
+
+/// The form a day too large for one JSON document is committed in: the root (for the day's
+/// `manifest.json`) and its parts (each for its `key`, written before the root), in parts of
+/// `partDocuments` documents. Byte for byte what a sharded commit writes.
+///
+/// Throws `invalid_input` for a manifest that is not complete or has no documents.
+#[wasm_bindgen(js_name = manifestToParts, unchecked_return_type = "ManifestInParts")]
+pub fn manifest_to_parts(
+    #[wasm_bindgen(unchecked_param_type = "Manifest")] manifest: JsValue,
+    #[wasm_bindgen(js_name = partDocuments, unchecked_param_type = "number")]
+    part_documents: JsValue,
+) -> Result<JsValue, JsValue> {
+    #[derive(Serialize)]
+    struct Part {
+        key: String,
+        text: String,
+    }
+    #[derive(Serialize)]
+    struct InParts {
+        root: String,
+        parts: Vec<Part>,
+    }
+    let manifest = manifest_from_js("manifest", manifest)?;
+    let part_documents = part_documents.as_f64().unwrap_or(f64::NAN);
+    if !((1.0..=1e7).contains(&part_documents) && part_documents.fract() == 0.0) {
+        return Err(
+            Failure::input("partDocuments", "use a whole number from 1 to 10000000").into(),
+        );
+    }
+    let Some(parted) = manifest.to_parted(part_documents as u64) else {
+        return Err(Failure::input(
+            "manifest",
+            "only a complete day with documents is written in parts",
+        )
+        .into());
+    };
+    let text =
+        |bytes: Vec<u8>| String::from_utf8(bytes).map_err(|e| Failure::Output(e.to_string()));
+    let parts = parted
+        .root
+        .parts
+        .iter()
+        .zip(parted.parts)
+        .map(|(p, body)| {
+            Ok(Part {
+                key: p.key.clone(),
+                text: text(body)?,
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(to_js(&InParts {
+        root: text(parted.root_json)?,
+        parts,
+    })?)
 }
 
 /// `parseManifest` without building the objects: whether the text is a valid manifest, and
@@ -796,8 +894,8 @@ pub fn parse_manifest(
 #[wasm_bindgen(js_name = validateManifest, unchecked_return_type = "ValidationResult")]
 pub fn validate_manifest(
     #[wasm_bindgen(unchecked_param_type = "string")] text: JsValue,
+    #[wasm_bindgen(unchecked_optional_param_type = "string[]")] parts: JsValue,
 ) -> Result<JsValue, JsValue> {
-    let text = string_from_js("text", &text)?;
     #[derive(Serialize)]
     #[serde(untagged)]
     enum Validation {
@@ -814,7 +912,7 @@ pub fn validate_manifest(
             message: String,
         },
     }
-    let result = match Manifest::from_json(&text) {
+    let result = match read_manifest(&text, parts)? {
         Ok(m) => Validation::Valid {
             valid: true,
             status: m.status,

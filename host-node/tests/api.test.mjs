@@ -17,6 +17,7 @@ const EXPORTS = [
   'generateManifestJson',
   'manifestJsonSchema',
   'manifestToJson',
+  'manifestToParts',
   'parseManifest',
   'planUploads',
   'schemaVersion',

@@ -5,9 +5,11 @@
 // The inputs are those of tests/src/lib.rs: date 2026-11-27, backup at 02:00:00Z.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import path from 'node:path';
 import test from 'node:test';
 
-import { AT, DATE, dv, golden } from './helpers.mjs';
+import { AT, DATE, dv, golden, repo, throwsCode } from './helpers.mjs';
 
 /** A generated day where the listed documents failed instead of being stored (as in Rust). */
 function generated(count, seed, environment, runId, failures) {
@@ -115,4 +117,43 @@ test('verifyObjects reports an object locked for less than the manifest retentio
   assert.deepEqual(r.retention_mismatch.map((x) => x.key), [m.documents[0].object_key]);
   assert.equal(r.retention_mismatch[0].actual, 'no lock, no class tag');
   assert.equal(r.legal_holds, 1);
+});
+
+// The golden day in parts (tests/golden/parted-2026-11-27/: the daily retention case in parts
+// of 2 documents, laid out as a day's folder).
+const PARTED = 'parted-2026-11-27';
+const partedFiles = () =>
+  readdirSync(path.join(repo, 'tests/golden', PARTED, 'manifest-parts'))
+    .sort()
+    .map((name) => golden(`${PARTED}/manifest-parts/${name}`).toString('utf8'));
+
+test('manifestToParts writes the golden day in parts byte for byte', () => {
+  const m = dv.parseManifest(golden('manifest-retention-daily-2026-11-27.json').toString('utf8'));
+  const out = dv.manifestToParts(m, 2);
+  assert.equal(out.root, golden(`${PARTED}/manifest.json`).toString('utf8'));
+  const parts = partedFiles();
+  assert.deepEqual(out.parts.map((p) => p.text), parts);
+  for (const p of out.parts) {
+    assert.match(p.key, /^backups\/2026-11-27\/manifest-parts\/\d{5}-[0-9a-f]{64}\.json$/);
+  }
+  throwsCode(() => dv.manifestToParts(m, 0), 'invalid_input', /whole number/);
+});
+
+test('parseManifest joins a root with its parts into the one-document manifest', () => {
+  const root = golden(`${PARTED}/manifest.json`).toString('utf8');
+  const parts = partedFiles();
+  const single = dv.parseManifest(golden('manifest-retention-daily-2026-11-27.json').toString('utf8'));
+  assert.deepEqual(dv.parseManifest(root, parts), single);
+  assert.deepEqual(dv.validateManifest(root, parts), {
+    valid: true, status: 'complete', backup_date: DATE, total_documents: 5, total_failed: 0,
+  });
+  // Without its parts, with one left out, out of order, altered, or one too many.
+  throwsCode(() => dv.parseManifest(root), 'part_missing', /part 0/);
+  throwsCode(() => dv.parseManifest(root, parts.slice(0, 2)), 'part_missing', /part 2/);
+  throwsCode(() => dv.parseManifest(root, [parts[1], parts[0], parts[2]]), 'part_altered');
+  throwsCode(() => dv.parseManifest(root, [parts[0], parts[1].replace('"hr"', '"it"'), parts[2]]), 'part_altered');
+  throwsCode(() => dv.parseManifest(root, [...parts, parts[2]]), 'part_mismatch');
+  assert.equal(dv.validateManifest(root).code, 'part_missing');
+  // A one-document manifest has no parts; a root is not one document.
+  throwsCode(() => dv.parseManifest(golden('manifest-retention-daily-2026-11-27.json').toString('utf8'), parts), 'invalid_input');
 });
