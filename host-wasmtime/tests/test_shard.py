@@ -133,3 +133,37 @@ def test_a_deleted_or_altered_part_is_refused_and_a_rerun_of_its_shard_completes
     assert (done["report"]["status"], done["report"]["documents"]) == ("complete", 120)
     head = s3.head_object(Bucket=bucket, Key=f"p/backups/{DATE}/manifest.json")
     assert head["ServerSideEncryption"] == "aws:kms"
+
+
+def test_a_day_committed_in_parts_verifies_and_restores_on_s3s_fs(runner, s3s, tmp_path):
+    """`commit --part-documents 10`: 45 documents give a root and 5 parts, written before it;
+    verify and restore read the day through its parts, and a part deleted afterwards is named."""
+    s3 = s3_client(s3s, stack.S3S_ACCESS, stack.S3S_SECRET)
+    bucket = f"docvault-parts-{uuid.uuid4().hex[:8]}"
+    s3.create_bucket(Bucket=bucket)
+    src = make_source(tmp_path)
+    s3_args = ["--endpoint-url", s3s, "--path-style", "--kms-key-id", "none"]
+    common = ["--source", str(src), "--date", DATE, "--env", "dev", *s3_args]
+    dest = f"s3://{bucket}/big"
+    workers(runner, [*common, "--dest", dest], 2, S3S_ENV, ["2026-11-28T02:00:00Z"], indices=[0])
+    workers(runner, [*common, "--dest", dest], 2, S3S_ENV, ["2026-11-28T02:00:01Z"], indices=[1])
+    done = runner(["commit", "--dest", dest, "--date", DATE, "--part-documents", "10", *s3_args, "--json"],
+                  env=S3S_ENV).ok().json()
+    assert (done["report"]["status"], done["report"]["documents"]) == ("complete", 45)
+    root = json.loads(s3.get_object(Bucket=bucket, Key=f"big/backups/{DATE}/manifest.json")["Body"].read())
+    assert [p["documents"] for p in root["parts"]] == [10, 10, 10, 10, 5]
+    assert "documents" not in root and root["total_documents"] == 45
+    for part in root["parts"]:
+        body = s3.get_object(Bucket=bucket, Key=f"big/{part['key']}")["Body"].read()
+        assert len(body) == part["size_bytes"]
+
+    checked = runner(["verify", "--dest", dest, "--date", DATE, *s3_args, "--json"], env=S3S_ENV).ok().json()
+    assert (checked["clean"], checked["report"]["verified"]) == (True, 45)
+    out = tmp_path / "restored"
+    runner(["restore", "--dest", dest, "--date", DATE, "--to", str(out), *s3_args, "-q"], env=S3S_ENV).ok()
+    assert sorted(p.name for p in out.rglob("*") if p.is_file()) == \
+        sorted(p.name for p in src.rglob("*") if p.is_file())
+
+    s3.delete_object(Bucket=bucket, Key=f"big/{root['parts'][3]['key']}")
+    run = runner(["verify", "--dest", dest, "--date", DATE, *s3_args], env=S3S_ENV)
+    assert run.code != 0 and "part 3" in run.err and "is missing" in run.err, run.err

@@ -231,3 +231,23 @@ def test_a_non_utf8_name_at_the_source_root_is_a_clear_error(hosts, tmp_path):
     assert "not valid UTF-8" in run.err and "rename it" in run.err
     # Nothing but the day's lock file, taken before the source is read.
     assert list(tree(dst)) == [f"{DAY_DIR}/.lock"]
+
+
+def test_validate_reads_a_day_in_parts_inside_the_sandbox(hosts, tmp_path):
+    """The golden day in parts, validated by the WASI build under stock `wasmtime run` with the
+    day's folder granted: its parts are read beside the root; an altered part is named."""
+    day = tmp_path / "day"
+    (day / "manifest-parts").mkdir(parents=True)
+    src = GOLDEN / "parted-2026-11-27"
+    (day / "manifest.json").write_bytes((src / "manifest.json").read_bytes())
+    parts = sorted((src / "manifest-parts").iterdir())
+    for p in parts:
+        (day / "manifest-parts" / p.name).write_bytes(p.read_bytes())
+    run = hosts.guest(["validate", "/day/manifest.json"], {day: "/day"})
+    assert run.code == 0 and "5 documents, 0 failed, in 3 parts" in run.err, run.err
+    assert run.err.replace("/day/", "") == \
+        hosts.host(["validate", str(day / "manifest.json")]).err.replace(f"{day}/", "")
+    victim = day / "manifest-parts" / parts[2].name
+    victim.write_bytes(victim.read_bytes().replace(b'"sales"', b'"legal"'))
+    run = hosts.guest(["validate", "/day/manifest.json"], {day: "/day"})
+    assert run.code == 1 and "part 2" in run.err and "altered or replaced" in run.err, run.err
