@@ -17,6 +17,7 @@
 //! * [`metrics`]: the spec's CloudWatch metrics as data, as EMF and as Prometheus text.
 //! * [`verify`]: a stored day compared with its manifest; the one object-identity rule.
 //! * [`prune`]: which stored days a policy lets go, and in which order a day is deleted.
+//! * [`inventory`]: an S3 Inventory report as a day's source listing.
 //! * [`shard`]: one day backed up by many workers, joined into one manifest by a commit.
 //! * [`retention`]: how long each day is kept (daily, weekly, monthly, yearly) and its S3 lock.
 //! * [`restore`]: which documents a restore copies, to which safe relative paths.
@@ -30,6 +31,7 @@ pub mod convention;
 pub mod day;
 pub mod diff;
 pub mod generate;
+pub mod inventory;
 pub mod layout;
 pub mod lease;
 pub mod manifest;
