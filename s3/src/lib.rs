@@ -14,6 +14,7 @@
 //! * [`store`]: the [`store::ObjectStore`] port and [`store::S3Store`].
 //! * [`executor`]: a backup run against a store, manifest last, create-only.
 //! * [`shard`]: a sharded day's plan, published once, and the commit of its parts.
+//! * [`inventory`]: a day's source listing read from an S3 Inventory report.
 //! * [`lease`]: the day's lease, so two runs of one day never write at once.
 //! * [`manifest`]: loading a day's committed manifest.
 //! * [`hold`]: legal hold on a whole day, and its record.
@@ -29,6 +30,7 @@
 
 pub mod executor;
 pub mod hold;
+pub mod inventory;
 pub mod lease;
 pub mod manifest;
 #[cfg(any(test, feature = "test-util"))]
