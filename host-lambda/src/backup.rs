@@ -187,6 +187,20 @@ pub(crate) fn source_store<'a, S: ObjectStore>(
     })
 }
 
+/// The stores the S3 document source is listed from.
+///
+/// # Errors
+/// [`HandlerError::Source`] when this host built no store for the source.
+pub(crate) fn source_stores<'a, S: ObjectStore>(
+    app: &'a App<S>,
+    uri: &str,
+) -> Result<source::SourceStores<'a, S>, HandlerError> {
+    Ok(source::SourceStores {
+        source: source_store(app, uri)?,
+        inventory: app.inventory.as_ref(),
+    })
+}
+
 async fn list_source<S: ObjectStore>(
     app: &App<S>,
     options: &source::SourceOptions,
@@ -194,13 +208,10 @@ async fn list_source<S: ObjectStore>(
     invocation: &Invocation,
 ) -> Result<Box<dyn Iterator<Item = Incoming> + Send>, HandlerError> {
     let uri = options.uri_for(date);
-    let source = source_store(app, &uri)?;
-    let documents = source::list_documents(source, options, date, invocation.now)
-        .await
-        .map_err(|error| HandlerError::Source {
-            uri: uri.clone(),
-            error,
-        })?;
+    let documents =
+        source::list_documents(source_stores(app, &uri)?, options, date, invocation.now)
+            .await
+            .map_err(|e| HandlerError::listing(uri.clone(), e))?;
     tracing::info!(%uri, objects = documents.len(), "listed the document source");
     if documents.is_empty() && !app.config.allow_empty_days {
         return Err(HandlerError::EmptySource {

@@ -14,7 +14,7 @@ use docvault_s3::split::{
 };
 use docvault_s3::url::is_bucket_name;
 
-use crate::source::SourceOptions;
+use crate::source::{InventoryAt, SourceOptions};
 
 /// Where the day's documents come from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -429,6 +429,38 @@ fn document_source<F: Fn(&str) -> Option<String>>(
             MIN_PART_SIZE..=MAX_SINGLE_PUT,
             "use a whole number of bytes from 5242880 (5 MiB) to 5368709120 (5 GiB) per part",
         )?,
+        inventory: inventory(vars)?,
+    }))
+}
+
+/// `SOURCE_INVENTORY=s3://bucket/destination-prefix/source-bucket/config-ID/`: the folder of
+/// the source bucket's S3 Inventory, whose reports list the source instead of `ListObjectsV2`.
+fn inventory<F: Fn(&str) -> Option<String>>(
+    vars: &Vars<F>,
+) -> Result<Option<InventoryAt>, ConfigError> {
+    let Some(uri) = vars.get("SOURCE_INVENTORY") else {
+        return Ok(None);
+    };
+    let bad = || {
+        invalid(
+            "SOURCE_INVENTORY",
+            uri.clone(),
+            "use the folder of the source bucket's S3 Inventory (CSV), \
+             s3://inventory-bucket/destination-prefix/source-bucket/config-ID/, or leave it unset \
+             to list the source",
+        )
+    };
+    let (bucket, folder) = uri
+        .strip_prefix("s3://")
+        .map(|rest| rest.split_once('/').unwrap_or((rest, "")))
+        .ok_or_else(bad)?;
+    let folder = folder.trim_end_matches('/');
+    if !is_bucket_name(bucket) || folder.is_empty() || KeyPrefix::parse(folder).is_err() {
+        return Err(bad());
+    }
+    Ok(Some(InventoryAt {
+        bucket: bucket.to_owned(),
+        folder: format!("{folder}/"),
     }))
 }
 
@@ -540,6 +572,7 @@ mod tests {
                 buffer_limit: DEFAULT_BUFFER_LIMIT,
                 multipart_threshold: DEFAULT_MULTIPART_THRESHOLD,
                 part_size: DEFAULT_PART_SIZE,
+                inventory: None,
             })
         );
         let mut vars = BASE.to_vec();
@@ -567,6 +600,39 @@ mod tests {
             let e = config(&vars).unwrap_err().to_string();
             assert!(
                 e.contains("DOCUMENT_SOURCE") && e.contains("{date}"),
+                "{bad}: {e}"
+            );
+        }
+    }
+
+    #[test]
+    fn an_s3_source_listed_from_its_inventory() {
+        let with = |inventory: &'static str| {
+            let mut vars = BASE.to_vec();
+            vars.push(("DOCUMENT_SOURCE", "s3://landing/scans/{date}/"));
+            vars.push(("SOURCE_INVENTORY", inventory));
+            config(&vars)
+        };
+        let DocumentSource::S3(source) = with("s3://inventories/inv/landing/daily").unwrap().source
+        else {
+            panic!("an S3 source")
+        };
+        assert_eq!(
+            source.inventory,
+            Some(InventoryAt {
+                bucket: "inventories".into(),
+                folder: "inv/landing/daily/".into(),
+            })
+        );
+        for bad in [
+            "inventories/inv/",
+            "s3://inventories/",
+            "s3://Inv/x/",
+            "s3://inv/a/../b/",
+        ] {
+            let e = with(bad).unwrap_err().to_string();
+            assert!(
+                e.contains("SOURCE_INVENTORY") && e.contains("config-ID"),
                 "{bad}: {e}"
             );
         }

@@ -4,9 +4,11 @@
 
 use std::fmt;
 
+use docvault_core::inventory::InventoryError;
 use docvault_core::manifest::CommittedError;
 use docvault_s3::executor::BackupError;
 use docvault_s3::hold::HoldError;
+use docvault_s3::inventory::InventoryReadError;
 use docvault_s3::lease::LeaseError;
 use docvault_s3::manifest::LoadError;
 use docvault_s3::restore::RestoreError;
@@ -16,6 +18,7 @@ use docvault_s3::verify::VerifyError;
 
 use crate::event::EventError;
 use crate::kms::KeyError;
+use crate::source::ListError;
 
 /// Why an invocation failed.
 #[derive(Debug, thiserror::Error)]
@@ -62,6 +65,16 @@ pub enum HandlerError {
         /// The store's answer.
         #[source]
         error: StoreError,
+    },
+    /// The day's source could not be listed from its S3 Inventory report; nothing was backed
+    /// up.
+    #[error("could not list the document source {uri} from its inventory: {error}")]
+    Inventory {
+        /// `s3://bucket/prefix` for the day.
+        uri: String,
+        /// What went wrong.
+        #[source]
+        error: InventoryReadError,
     },
     /// A verification could not run (no backup in the window, an invalid manifest, the store).
     #[error(transparent)]
@@ -157,6 +170,14 @@ pub enum HandlerError {
 }
 
 impl HandlerError {
+    /// The error of listing the source `uri`.
+    pub fn listing(uri: String, error: ListError) -> Self {
+        match error {
+            ListError::Store(error) => Self::Source { uri, error },
+            ListError::Inventory(error) => Self::Inventory { uri, error },
+        }
+    }
+
     /// `Retryable.*` when a later attempt can succeed, `Fatal.*` when someone must fix something.
     pub fn error_type(&self) -> &'static str {
         let store_type = |e: &StoreError| {
@@ -189,6 +210,16 @@ impl HandlerError {
             Self::EmptySource { .. } => "Retryable.EmptySource",
             Self::Source { error, .. } if error.is_fatal() => "Fatal.SourceRefused",
             Self::Source { .. } => "Retryable.Source",
+            Self::Inventory { error, .. } => match error {
+                InventoryReadError::Store { source, .. } => {
+                    store_type(source).unwrap_or("Fatal.SourceRefused")
+                }
+                InventoryReadError::Missing { .. }
+                | InventoryReadError::Report(InventoryError::NoReport { .. }) => {
+                    "Fatal.InventoryNotReady"
+                }
+                _ => "Fatal.Inventory",
+            },
             Self::Verify(e) => e
                 .store_error()
                 .and_then(store_type)
@@ -253,6 +284,7 @@ impl HandlerError {
             Self::Hold(HoldError::Store(e)) => (e.refusal()?, Bucket::Backup),
             Self::Restore(e) => (e.store_error()?.refusal()?, Bucket::Restore),
             Self::Source { error, .. } => (error.refusal()?, Bucket::Source),
+            Self::Inventory { error, .. } => (error.store_error()?.refusal()?, Bucket::Inventory),
             Self::Shard(e) => (e.store_error()?.refusal()?, Bucket::Backup),
             _ => return None,
         };
@@ -267,6 +299,8 @@ pub enum Bucket {
     Backup,
     /// The `DOCUMENT_SOURCE` bucket.
     Source,
+    /// The `SOURCE_INVENTORY` bucket.
+    Inventory,
     /// The backup bucket or `RESTORE_BUCKET`, in a restore.
     Restore,
 }
@@ -274,6 +308,11 @@ pub enum Bucket {
 /// What to do about `refusal` by bucket `of`.
 pub fn fix(refusal: Refusal, of: Bucket) -> &'static str {
     match (of, refusal) {
+        (Bucket::Inventory, _) => {
+            "check SOURCE_INVENTORY: the inventory bucket must exist, and the function's role \
+             needs s3:ListBucket on it and s3:GetObject (and kms:Decrypt for SSE-KMS reports) \
+             under the inventory folder"
+        }
         (Bucket::Source, _) => {
             "check DOCUMENT_SOURCE: the source bucket must exist, and the function's role needs \
              s3:ListBucket on it and s3:GetObject (and kms:Decrypt for SSE-KMS objects) under \

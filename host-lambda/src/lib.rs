@@ -49,6 +49,8 @@ pub struct App<S> {
     pub metrics: MetricsSink,
     /// The source bucket's store, when `DOCUMENT_SOURCE` is `s3://...`.
     pub source: Option<S>,
+    /// The store of the source's S3 Inventory bucket, when `SOURCE_INVENTORY` is set.
+    pub inventory: Option<S>,
     /// The store of `RESTORE_BUCKET`, when set: the one other bucket restores may write into.
     pub restore_target: Option<S>,
     /// The check of `KMS_KEY_ID` before the first write (none without a key).

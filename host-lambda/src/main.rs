@@ -11,6 +11,7 @@ use docvault_core::Timestamp;
 use docvault_lambda::config::{Config, DocumentSource, MetricsMode};
 use docvault_lambda::error::Reported;
 use docvault_lambda::kms::KeyCheck;
+use docvault_lambda::source::SourceOptions;
 use docvault_lambda::{App, Invocation, handle};
 use docvault_s3::metrics::MetricsSink;
 use docvault_s3::store::S3Store;
@@ -62,6 +63,13 @@ async fn main() -> ExitCode {
         DocumentSource::S3(options) => Some(S3Store::new(s3.clone(), options.bucket.clone())),
         DocumentSource::Generator { .. } => None,
     };
+    let inventory = match &config.source {
+        DocumentSource::S3(SourceOptions {
+            inventory: Some(at),
+            ..
+        }) => Some(S3Store::new(s3.clone(), at.bucket.clone())),
+        _ => None,
+    };
     let restore_target = config
         .restore_bucket
         .as_ref()
@@ -74,6 +82,7 @@ async fn main() -> ExitCode {
         key_check,
         store: S3Store::new(s3, config.bucket.clone()),
         source,
+        inventory,
         restore_target,
         config,
         metrics,

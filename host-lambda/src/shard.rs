@@ -83,13 +83,10 @@ pub async fn plan<S: ObjectStore>(
         }
         DocumentSource::S3(source_options) => {
             let uri = source_options.uri_for(date);
-            let source = backup::source_store(app, &uri)?;
-            let objects = source::list_objects(source, source_options, date)
+            let stores = backup::source_stores(app, &uri)?;
+            let objects = source::list_objects(stores, source_options, date)
                 .await
-                .map_err(|error| HandlerError::Source {
-                    uri: uri.clone(),
-                    error,
-                })?;
+                .map_err(|e| HandlerError::listing(uri.clone(), e))?;
             if objects.is_empty() && !config.allow_empty_days {
                 return Err(HandlerError::EmptySource {
                     uri,

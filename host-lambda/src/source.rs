@@ -4,6 +4,10 @@
 //! * **Which objects.** Every object under the prefix, where `{date}` in the prefix stands for
 //!   the backup date (`s3://landing/scans/{date}/` backs up that day's folder; without it the
 //!   whole prefix is backed up each night). Folder markers (keys ending in `/`) are skipped.
+//!   The objects are listed with `ListObjectsV2`, or, when `SOURCE_INVENTORY` names the
+//!   source's S3 Inventory (CSV), read from the first daily report begun after the day ended
+//!   ([`docvault_s3::inventory`]): the report's checksums are checked and a missing report
+//!   stops the run rather than backing up a partial listing.
 //! * **What they become.** The key below the prefix is the document id, so the backup keeps
 //!   the tree; type, department and content type follow [`docvault_core::convention`] (as for a
 //!   directory), and the created date is the object's `LastModified`.
@@ -34,6 +38,7 @@ use docvault_core::{
 };
 
 use docvault_s3::executor::{Body, Fetch, Fetched, Incoming};
+use docvault_s3::inventory::{self, InventoryReadError};
 use docvault_s3::split::{MAX_PARTS, upload_split};
 use docvault_s3::store::{ListedObject, ObjectStore, StoreError};
 
@@ -54,6 +59,17 @@ pub struct SourceOptions {
     pub multipart_threshold: u64,
     /// Bytes per part (at least [`MIN_PART_SIZE`]).
     pub part_size: u64,
+    /// Where the source bucket's S3 Inventory is, when its reports list the source.
+    pub inventory: Option<InventoryAt>,
+}
+
+/// The folder of an S3 Inventory (`SOURCE_INVENTORY`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InventoryAt {
+    /// The inventory's destination bucket.
+    pub bucket: String,
+    /// `destination-prefix/source-bucket/config-ID/`, with its slash.
+    pub folder: String,
 }
 
 impl SourceOptions {
@@ -68,34 +84,79 @@ impl SourceOptions {
     }
 }
 
-/// Lists the documents of `date` in `source` (the source bucket's store), in key order, as
-/// executor input: a [`Fetch`] per object that reads and hashes it inside an upload slot, or a
-/// failure record for an object that cannot be a document.
+/// Where a day's source is listed from: the source bucket's store, and the inventory bucket's
+/// store when `SOURCE_INVENTORY` is set.
+#[derive(Debug)]
+pub struct SourceStores<'a, S> {
+    /// The source bucket.
+    pub source: &'a S,
+    /// The bucket of the source's S3 Inventory reports.
+    pub inventory: Option<&'a S>,
+}
+
+// Two shared references are copied whatever `S` is; a derive would ask `S: Copy`.
+impl<S> Clone for SourceStores<'_, S> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<S> Copy for SourceStores<'_, S> {}
+
+/// Why a day's source could not be listed.
+#[derive(Debug, thiserror::Error)]
+pub enum ListError {
+    /// `ListObjectsV2` failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The day's inventory report could not be read or used.
+    #[error(transparent)]
+    Inventory(#[from] InventoryReadError),
+}
+
+/// Lists the documents of `date` (see [`list_objects`]) as executor input: a [`Fetch`] per
+/// object that reads and hashes it inside an upload slot, or a failure record for an object
+/// that cannot be a document.
 ///
 /// # Errors
-/// The listing's [`StoreError`] (no such bucket, access denied, the store unreachable).
+/// [`ListError`]: the listing's store error, or the inventory report's.
 pub async fn list_documents<S: ObjectStore>(
-    source: &S,
+    stores: SourceStores<'_, S>,
     options: &SourceOptions,
     date: BackupDate,
     at: Timestamp,
-) -> Result<Vec<Incoming>, StoreError> {
-    let objects = list_objects(source, options, date).await?;
-    Ok(incoming(source, options, date, at, objects))
+) -> Result<Vec<Incoming>, ListError> {
+    let objects = list_objects(stores, options, date).await?;
+    Ok(incoming(stores.source, options, date, at, objects))
 }
 
-/// The objects of `date` in `source`, in key order: every object below the day's prefix but
-/// folder markers.
+/// The objects of `date`, in key order: every object below the day's prefix but folder
+/// markers, listed by `ListObjectsV2`, or read from the source's S3 Inventory report that
+/// covers the day when `options.inventory` is set ([`docvault_s3::inventory`]).
 ///
 /// # Errors
-/// The listing's [`StoreError`].
+/// [`ListError`]: the listing's store error, or the inventory report's.
 pub async fn list_objects<S: ObjectStore>(
-    source: &S,
+    stores: SourceStores<'_, S>,
     options: &SourceOptions,
     date: BackupDate,
-) -> Result<Vec<ListedObject>, StoreError> {
+) -> Result<Vec<ListedObject>, ListError> {
     let prefix = options.prefix_for(date);
-    let mut listed = source.list(&prefix).await?;
+    let mut listed = match (&options.inventory, stores.inventory) {
+        (None, _) => stores.source.list(&prefix).await?,
+        (Some(at), Some(store)) => {
+            let listing =
+                inventory::list(store, &at.folder, &options.bucket, &prefix, date).await?;
+            tracing::info!(report = %listing.manifest_key, objects = listing.objects.len(),
+                "listed the source from its inventory report");
+            listing.objects
+        }
+        (Some(_), None) => {
+            return Err(ListError::Store(StoreError::Transient(
+                "this host built no store for the inventory bucket".into(),
+            )));
+        }
+    };
     listed.retain(|object| {
         let marker = object.key.ends_with('/') && object.size == 0;
         if marker {

@@ -11,7 +11,7 @@ use docvault_core::{
 };
 use docvault_lambda::config::Config;
 use docvault_lambda::error::Reported;
-use docvault_lambda::source::{SourceOptions, list_documents};
+use docvault_lambda::source::{SourceOptions, SourceStores, list_documents};
 use docvault_lambda::{App, HandlerError, handle};
 use docvault_s3::executor::{BackupError, BackupOutcome, ExecuteOptions, SystemClock, execute};
 use docvault_s3::lease::LeaseTerms;
@@ -251,6 +251,7 @@ async fn refusals_name_the_variable_or_grant_to_fix() {
             store: S3Store::new(client, "docvault-backups"),
             metrics: MetricsSink::Memory(Metrics::default()),
             source: None,
+            inventory: None,
             restore_target: None,
             key_check: None,
         };
@@ -280,8 +281,13 @@ async fn backup_from(
         buffer_limit,
         multipart_threshold: docvault_s3::split::DEFAULT_MULTIPART_THRESHOLD,
         part_size: docvault_s3::split::DEFAULT_PART_SIZE,
+        inventory: None,
     };
-    let documents = list_documents(source, &options, date, at).await.unwrap();
+    let stores = SourceStores {
+        source,
+        inventory: None,
+    };
+    let documents = list_documents(stores, &options, date, at).await.unwrap();
     before_run();
     let header = ManifestHeader {
         backup_date: date,

@@ -41,6 +41,7 @@ pub(crate) fn app(
         store,
         metrics: MetricsSink::Memory(metrics.clone()),
         source,
+        inventory: None,
         restore_target: None,
         key_check: None,
     };
