@@ -319,6 +319,8 @@ EXPECTED_ACTIONS = {
     "SendFailedInvocationsToDlq": {"sqs:SendMessage"},
     "ReadSourceObjects": {"s3:GetObject"},
     "ListSourcePrefix": {"s3:ListBucket"},
+    "ReadInventoryReports": {"s3:GetObject"},
+    "ListInventoryReports": {"s3:ListBucket"},
     "WriteRestoredObjects": {"s3:PutObject", "s3:PutObjectTagging", "s3:AbortMultipartUpload"},
     "LockBackupObjects": {"s3:PutObjectRetention", "s3:GetObjectRetention", "s3:GetObjectLegalHold",
                           "s3:PutObjectLegalHold"},
@@ -383,6 +385,17 @@ def check_role_least_privilege(t: R) -> None:
         c, _ = by_sid[sid]
         assert c is not None and conds[c] == {"Fn::Not": [{"Fn::Equals": [{"Ref": "SourceBucketName"}, ""]}]}, \
             f"{sid} only when a source bucket is set"
+    for sid in ("ReadInventoryReports", "ListInventoryReports"):
+        c, _ = by_sid[sid]
+        assert c == "HasSourceInventory" and conds[c] == {"Fn::And": [
+            {"Condition": "HasSourceBucket"}, {"Fn::Not": [{"Fn::Equals": [{"Ref": "SourceInventoryBucket"}, ""]}]}]}, \
+            f"{sid} only when a source bucket and its inventory are set"
+    folder = "arn:${AWS::Partition}:s3:::${SourceInventoryBucket}"
+    assert [sub_text(r) for r in resources("ReadInventoryReports")] == [folder + "/${SourceInventoryPrefix}*"], \
+        "inventory reads stay inside the inventory's folder"
+    assert [sub_text(r) for r in resources("ListInventoryReports")] == [folder]
+    assert by_sid["ListInventoryReports"][1]["Condition"] == \
+        {"StringLike": {"s3:prefix": {"Fn::Sub": "${SourceInventoryPrefix}*"}}}
     c, restore = by_sid["WriteRestoredObjects"]
     assert c is not None and conds[c] == {"Fn::Not": [{"Fn::Equals": [{"Ref": "RestoreBucketName"}, ""]}]}, \
         "writes into another bucket only when a restore bucket is set"
@@ -391,15 +404,15 @@ def check_role_least_privilege(t: R) -> None:
     c, _ = by_sid["LockBackupObjects"]
     assert c == "LocksObjects", "lock permissions only with a lock mode"
     assert [is_objects_of(r, BACKUP_BUCKET) for r in resources("LockBackupObjects")] == [True]
-    conditional = ("ReadSourceObjects", "ListSourcePrefix", "WriteRestoredObjects", "PutMetricsInBackupNamespace",
-                   "LockBackupObjects")
+    conditional = ("ReadSourceObjects", "ListSourcePrefix", "ReadInventoryReports", "ListInventoryReports",
+                   "WriteRestoredObjects", "PutMetricsInBackupNamespace", "LockBackupObjects")
     for sid in EXPECTED_ACTIONS:
         if sid not in conditional:
             assert by_sid[sid][0] is None
 
 
 # ------------------------------------------------------------------- compute
-ENV_VARS = {"BACKUP_BUCKET", "ENVIRONMENT", "KMS_KEY_ID", "DOCUMENT_SOURCE", "RESTORE_BUCKET", "ALLOW_EMPTY_DAYS",
+ENV_VARS = {"BACKUP_BUCKET", "ENVIRONMENT", "KMS_KEY_ID", "DOCUMENT_SOURCE", "SOURCE_INVENTORY", "RESTORE_BUCKET", "ALLOW_EMPTY_DAYS",
             "DOCUMENT_COUNT", "KEEP_DAILY", "KEEP_WEEKLY", "KEEP_MONTHLY", "KEEP_YEARLY", "WEEKLY_ON", "LOCK_MODE",
             "UPLOAD_CONCURRENCY", "METRICS_MODE", "METRICS_NAMESPACE", "RUST_LOG", "SHARD_MAX_DOCUMENTS"}
 
@@ -424,6 +437,8 @@ def check_function(t: R) -> None:
                                                  "generator"]}
     assert env["RESTORE_BUCKET"] == {"Fn::If": ["HasRestoreBucket", {"Ref": "RestoreBucketName"},
                                                 {"Ref": "AWS::NoValue"}]}
+    assert env["SOURCE_INVENTORY"] == {"Fn::If": ["HasSourceInventory", {
+        "Fn::Sub": "s3://${SourceInventoryBucket}/${SourceInventoryPrefix}"}, {"Ref": "AWS::NoValue"}]}
     params = t["Parameters"]
     assert params["DocumentCount"]["Default"] == 500 and params["UploadConcurrency"]["Default"] == 32
     assert params["MetricsMode"]["Default"] == "emf" and params["MetricsNamespace"]["Default"] == "BackupSystem"
@@ -655,8 +670,14 @@ def check_parameters(t: R) -> None:
     fixed = len(log_name.replace("${BackupBucketName}", "").replace("${Environment}", "").replace("${Suffix}", ""))
     assert b["MaxLength"] + longest_env + 12 + fixed <= 63, "bucket names can exceed 63 characters"
     assert p["MetricsMode"].get("AllowedValues") == ["emf", "put-metric-data"]
-    for name in ("SourceBucketName", "AlarmEmail", "CodeS3ObjectVersion"):
+    for name in ("SourceBucketName", "SourceInventoryBucket", "AlarmEmail", "CodeS3ObjectVersion"):
         assert p[name]["Default"] == "", f"{name} must be optional"
+    # An inventory without its folder or without the source it lists is refused at deploy time.
+    rule = t.get("Rules", {}).get("InventoryNeedsItsFolderAndASource", {})
+    assert rule.get("RuleCondition") == {"Fn::Not": [{"Fn::Equals": [{"Ref": "SourceInventoryBucket"}, ""]}]}
+    assert [a["Assert"] for a in rule["Assertions"]] == [{"Fn::And": [
+        {"Fn::Not": [{"Fn::Equals": [{"Ref": "SourceInventoryPrefix"}, ""]}]},
+        {"Fn::Not": [{"Fn::Equals": [{"Ref": "SourceBucketName"}, ""]}]}]}]
     groups = t["Metadata"]["AWS::CloudFormation::Interface"]["ParameterGroups"]
     grouped = [x for g in groups for x in g["Parameters"]]
     assert sorted(grouped) == sorted(p), "every parameter belongs to one parameter group"

@@ -26,6 +26,8 @@ BASE_SOURCE_PARAMS = {
     "Environment": "dev",
     "SourceBucketName": "business-drop",
     "SourcePrefix": "incoming/{date}/",
+    "SourceInventoryBucket": "drop-inventories",
+    "SourceInventoryPrefix": "reports/business-drop/daily/",
     "RestoreBucketName": "audit-restores",
     "MetricsMode": "put-metric-data",
     "ReservedConcurrency": "5",
@@ -151,7 +153,8 @@ def test_role_and_policies_default_stack(moto_url, deployed):
     # other bucket.
     assert set(docs) == {"BackupBucketAccess", "FunctionLogsAndDeadLetters"}
     expected = {k: v for k, v in EXPECTED_ACTIONS.items()
-                if k not in ("ReadSourceObjects", "ListSourcePrefix", "WriteRestoredObjects",
+                if k not in ("ReadSourceObjects", "ListSourcePrefix", "ReadInventoryReports",
+                             "ListInventoryReports", "WriteRestoredObjects",
                              "PutMetricsInBackupNamespace", "LockBackupObjects")}
     assert actions_by_sid(docs) == expected
     out = deployed["prod-a"]
@@ -169,12 +172,15 @@ def test_role_and_policies_default_stack(moto_url, deployed):
 def test_conditional_policies_when_configured(moto_url, deployed):
     _, docs = role_of(moto_url, "docvault-dev-src")
     assert set(docs) == {"BackupBucketAccess", "FunctionLogsAndDeadLetters", "ReadSourceDocuments",
-                         "WriteRestoredDocuments", "PutBackupMetrics", "LockBackupObjects"}
+                         "ReadSourceInventory", "WriteRestoredDocuments", "PutBackupMetrics", "LockBackupObjects"}
     assert actions_by_sid(docs) == EXPECTED_ACTIONS
     stmts = {s["Sid"]: s for d in docs.values() for s in d["Statement"]}
     assert stmts["WriteRestoredObjects"]["Resource"] == "arn:aws:s3:::audit-restores/*"
     assert stmts["ReadSourceObjects"]["Resource"] == "arn:aws:s3:::business-drop/incoming/*"
     assert stmts["ListSourcePrefix"]["Condition"] == {"StringLike": {"s3:prefix": "incoming/*"}}
+    assert stmts["ReadInventoryReports"]["Resource"] == "arn:aws:s3:::drop-inventories/reports/business-drop/daily/*"
+    assert stmts["ListInventoryReports"]["Condition"] == \
+        {"StringLike": {"s3:prefix": "reports/business-drop/daily/*"}}
     assert stmts["PutMetricsInBackupNamespace"]["Condition"] == {"StringEquals": {"cloudwatch:namespace": "BackupSystem"}}
 
 
@@ -199,7 +205,8 @@ def test_function_configuration(moto_url, deployed):
     role, _ = role_of(moto_url, "docvault-prod-a")
     assert cfg["Role"].endswith(":role/" + role)
     env = {k: str(v) for k, v in cfg["Environment"]["Variables"].items()}
-    assert set(env) == ENV_VARS - {"RESTORE_BUCKET"}  # set only with a restore bucket
+    # Set only with a restore bucket, or with a source's inventory.
+    assert set(env) == ENV_VARS - {"RESTORE_BUCKET", "SOURCE_INVENTORY"}
     assert env == {
         "BACKUP_BUCKET": out["BackupBucketName"], "ENVIRONMENT": "prod", "KMS_KEY_ID": out["KMSKeyArn"],
         "DOCUMENT_SOURCE": "generator", "ALLOW_EMPTY_DAYS": "false", "DOCUMENT_COUNT": "500",
@@ -218,6 +225,7 @@ def test_function_configuration_with_source_bucket(moto_url, deployed):
     f = lam.get_function(FunctionName=out["BackupLambdaName"])
     env = {k: str(v) for k, v in f["Configuration"]["Environment"]["Variables"].items()}
     assert env["DOCUMENT_SOURCE"] == "s3://business-drop/incoming/{date}/"
+    assert env["SOURCE_INVENTORY"] == "s3://drop-inventories/reports/business-drop/daily/"
     assert env["RESTORE_BUCKET"] == "audit-restores"
     assert env["METRICS_MODE"] == "put-metric-data" and env["DOCUMENT_COUNT"] == "750"
     assert env["ENVIRONMENT"] == "dev"
