@@ -195,3 +195,79 @@ def test_a_late_second_run_finds_the_day_complete_and_rewrites_nothing(s3s, star
     assert documents() == before, "a committed day's documents were rewritten"
     verified = second.invoke({"action": "verify", "date": "2026-11-27"})
     assert verified.ok and verified.payload["problems"] == 0, verified.payload
+
+
+def test_a_day_listed_from_its_inventory_report_is_the_day_a_listing_gives(s3s, start_lambda):
+    """SOURCE_INVENTORY: the source listed from a real gzipped CSV inventory report, written as
+    S3 writes one (URL-encoded keys, unquoted ETags, manifest.json with each file's MD5,
+    manifest.checksum), gives the manifest's documents a ListObjectsV2 listing gives; keys with
+    a space and a `+` survive the encoding. Until the report that covers the day is there, the
+    run fails and writes nothing."""
+    import gzip
+    from datetime import datetime, timezone
+    from urllib.parse import quote_plus
+
+    s3 = boto3.client("s3", endpoint_url=f"http://127.0.0.1:{s3s}", region_name="us-east-1",
+                      aws_access_key_id=ACCESS, aws_secret_access_key=SECRET,
+                      config=boto3.session.Config(s3={"addressing_style": "path"}))
+    source, reports = "docvault-inv-landing", "docvault-inv-reports"
+    by_report, by_listing = "docvault-inv-a", "docvault-inv-b"
+    for bucket in (source, reports, by_report, by_listing):
+        s3.create_bucket(Bucket=bucket)
+    keys = [f"scans/2026-11-27/{rel}" for rel in
+            ("finance/q4 report.pdf", "finance/a+b.pdf", "hr/contract.docx", "ops/log.txt")]
+    keys.append("scans/2026-11-26/ops/old.txt")
+    for key in keys:
+        s3.put_object(Bucket=source, Key=key, Body=f"body of {key}".encode())
+
+    folder = f"inventory/{source}/daily/"
+
+    def publish(begun: datetime):
+        rows = []
+        # What a report records of each object, from HeadObject: s3s-fs lists no ETags, and
+        # boto3 reads its URL-encoded listing's `+` as a space.
+        for key in keys:
+            o = s3.head_object(Bucket=source, Key=key)
+            modified = o["LastModified"].astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+            rows.append(f'"{source}","{quote_plus(key, safe="")}","{o["ContentLength"]}","{modified}",'
+                        f'"{o["ETag"].strip(chr(34))}","STANDARD"\n')
+        data = gzip.compress("".join(rows).encode())
+        name = begun.strftime("%Y-%m-%dT%H-%MZ")
+        data_key = f"{folder}data/{name}.csv.gz"
+        s3.put_object(Bucket=reports, Key=data_key, Body=data)
+        manifest = json.dumps({
+            "sourceBucket": source, "destinationBucket": f"arn:aws:s3:::{reports}",
+            "version": "2016-11-30", "creationTimestamp": str(int(begun.timestamp() * 1000)),
+            "fileFormat": "CSV", "fileSchema": "Bucket, Key, Size, LastModifiedDate, ETag, StorageClass",
+            "files": [{"key": data_key, "size": len(data), "MD5checksum": hashlib.md5(data).hexdigest()}],
+        }).encode()
+        s3.put_object(Bucket=reports, Key=f"{folder}{name}/manifest.json", Body=manifest)
+        s3.put_object(Bucket=reports, Key=f"{folder}{name}/manifest.checksum",
+                      Body=hashlib.md5(manifest).hexdigest().encode())
+
+    common = {"ENVIRONMENT": "dev", "KMS_KEY_ID": "none", "DOCUMENT_SOURCE": f"s3://{source}/scans/{{date}}/",
+              "AWS_ACCESS_KEY_ID": ACCESS, "AWS_SECRET_ACCESS_KEY": SECRET}
+    endpoint = f"http://127.0.0.1:{s3s}"
+    from_report = start_lambda({**common, "BACKUP_BUCKET": by_report,
+                                "SOURCE_INVENTORY": f"s3://{reports}/{folder}"}, endpoint=endpoint)
+    from_listing = start_lambda({**common, "BACKUP_BUCKET": by_listing}, endpoint=endpoint)
+
+    # Only a report begun before the day ended: the run waits for the next one.
+    publish(datetime(2026, 11, 27, 1, 0, tzinfo=timezone.utc))
+    early = from_report.invoke(SCHEDULED)
+    assert not early.ok and early.error_type == "Fatal.InventoryNotReady", early.payload
+    assert "Contents" not in s3.list_objects_v2(Bucket=by_report)
+
+    publish(datetime(2026, 11, 28, 1, 0, tzinfo=timezone.utc))
+    a, b = from_report.invoke(SCHEDULED), from_listing.invoke(SCHEDULED)
+    assert a.ok and b.ok, (a.payload, b.payload)
+    assert a.payload["uploaded"] == b.payload["uploaded"] == 4
+
+    def manifest(bucket):
+        return json.loads(s3.get_object(Bucket=bucket, Key=DAY + "manifest.json")["Body"].read())
+
+    ma, mb = manifest(by_report), manifest(by_listing)
+    assert ma["documents"] == mb["documents"]
+    assert ma["backup_summary"] == mb["backup_summary"]
+    assert {d["document_id"] for d in ma["documents"]} == {
+        "finance/q4 report.pdf", "finance/a+b.pdf", "hr/contract.docx", "ops/log.txt"}
