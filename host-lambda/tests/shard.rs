@@ -200,3 +200,68 @@ async fn batches_of_another_plan_and_commits_without_a_plan_are_refused() {
         assert_eq!(e.error_type(), "Fatal.BadEvent", "{bad}: {e}");
     }
 }
+
+/// Step Functions' tolerated failures (moto ignores them, so they are shown here): were the
+/// Map allowed to tolerate a failed batch (the stack tolerates none), it would go on to the
+/// commit with that batch's shards never written. The commit still refuses the day, accounts
+/// for every document of the missing shard as failed, and the day completes once the batch
+/// is run again.
+#[tokio::test]
+async fn a_map_that_tolerated_a_failed_batch_still_cannot_commit_the_day() {
+    let store = MemoryStore::new();
+    let (app, metrics) = app_with(&[], store.clone());
+    let plan = invoke(&app, "plan-req", json!({"action": "plan", "date": DATE}))
+        .await
+        .unwrap();
+    let batch = |index: u32| {
+        json!({"action": "backup_shard", "Items": [{"index": index}],
+        "BatchInput": {"date": DATE, "plan_sha256": plan["plan_sha256"]}})
+    };
+    let shards = plan["shards"].as_u64().unwrap() as u32;
+    // 40 documents, at most 7 a shard: the 7 of shard 2 are the tolerated failure.
+    for index in (0..shards).filter(|&i| i != 2) {
+        invoke(&app, &format!("s{index}"), batch(index))
+            .await
+            .unwrap();
+    }
+    let e = invoke(&app, "c1", json!({"action": "commit", "date": DATE}))
+        .await
+        .unwrap_err();
+    assert_eq!(e.error_type(), "Fatal.CommitIncomplete", "{e}");
+    assert!(
+        !store.objects().contains_key(MANIFEST),
+        "the day is not sealed"
+    );
+    let report = store
+        .objects()
+        .keys()
+        .find(|k| k.starts_with("backups/2026-11-27/incomplete/"))
+        .cloned()
+        .expect("the commit records the incomplete run");
+    let report: Value = serde_json::from_slice(&store.objects()[&report].body).unwrap();
+    assert_eq!(
+        (
+            report["total_documents"].as_u64(),
+            report["total_failed"].as_u64()
+        ),
+        (Some(33), Some(7)),
+        "every document of the missing shard is accounted for: {report}"
+    );
+    assert_eq!(
+        metrics
+            .lock()
+            .unwrap()
+            .last()
+            .unwrap()
+            .value("FailedDocuments"),
+        Some(7)
+    );
+
+    // The batch is run again (a redrive): the day commits with all 40.
+    invoke(&app, "s2-again", batch(2)).await.unwrap();
+    let done = invoke(&app, "c2", json!({"action": "commit", "date": DATE}))
+        .await
+        .unwrap();
+    assert_eq!(done["documents"], 40, "{done}");
+    assert!(store.objects().contains_key(MANIFEST));
+}
