@@ -36,6 +36,47 @@ pub const MAX_LINE_BYTES: usize = 1 << 20;
 /// The columns a report must have to plan a backup from it.
 pub const REQUIRED_COLUMNS: [&str; 5] = ["Bucket", "Key", "Size", "LastModifiedDate", "ETag"];
 
+/// What a report may hold in memory, checked as it is read: a hostile or outsized report (a
+/// manifest recording a huge file, a gzip bomb of rows) is refused with the fix instead of
+/// exhausting memory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InventoryLimits {
+    /// The largest data file read (each is held gzipped while it is checked and read).
+    pub max_file_bytes: u64,
+    /// The most objects listed under the day's prefix.
+    pub max_objects: u64,
+}
+
+impl InventoryLimits {
+    /// About what one listed object holds in memory (key, ETag, size, time, allocations), for
+    /// [`InventoryLimits::within`].
+    pub const BYTES_PER_OBJECT: u64 = 256;
+
+    /// Limits for `budget` bytes of memory: a data file of up to the budget, and as many
+    /// objects as the budget holds.
+    pub fn within(budget: u64) -> Self {
+        Self {
+            max_file_bytes: budget,
+            max_objects: budget / Self::BYTES_PER_OBJECT,
+        }
+    }
+}
+
+/// What the report must be: of the configured inventory folder and source bucket, for a day,
+/// within the memory it may use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Expected<'a> {
+    /// The inventory folder (`destination-prefix/source-bucket/config-ID/`): every data file
+    /// must be under its `data/`.
+    pub folder: &'a str,
+    /// The source bucket the report must list.
+    pub source_bucket: &'a str,
+    /// The day.
+    pub date: BackupDate,
+    /// The memory it may use.
+    pub limits: InventoryLimits,
+}
+
 /// Why an inventory report cannot be a day's listing. Each says what to do.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
@@ -83,6 +124,15 @@ pub enum InventoryError {
         /// What is wrong.
         reason: String,
     },
+    /// The report is larger than the memory the host may use for it.
+    #[error(
+        "the inventory report is too large to plan from here: {reason}; raise the function's \
+         memory (MemorySize), or narrow the document source's prefix"
+    )]
+    TooLarge {
+        /// What exceeds which limit.
+        reason: String,
+    },
     /// A key is listed twice as a current object.
     #[error(
         "the inventory report lists {key} twice as a current object: it is not a report of one \
@@ -103,6 +153,7 @@ impl InventoryError {
             Self::BadManifest { .. } => "inventory_bad_manifest",
             Self::FileAltered { .. } => "inventory_file_altered",
             Self::BadRow { .. } => "inventory_bad_row",
+            Self::TooLarge { .. } => "inventory_too_large",
             Self::Duplicate { .. } => "inventory_duplicate",
         }
     }
@@ -205,6 +256,7 @@ pub struct InventoryManifest {
     /// Its data files.
     pub files: Vec<InventoryFile>,
     columns: Columns,
+    max_objects: u64,
 }
 
 #[derive(Deserialize)]
@@ -227,18 +279,19 @@ struct RawFile {
 }
 
 impl InventoryManifest {
-    /// Reads the manifest at `key` (its bytes `json`) as the listing of `source_bucket` for
-    /// `date`.
+    /// Reads the manifest at `key` (its bytes `json`) as the report `expected` describes.
     ///
     /// # Errors
     /// [`InventoryError::BadManifest`]: not a manifest, not CSV, of another bucket, begun
-    /// before the day ended, or without a needed column.
-    pub fn from_json(
-        key: &str,
-        json: &[u8],
-        source_bucket: &str,
-        date: BackupDate,
-    ) -> Result<Self, InventoryError> {
+    /// before the day ended, without a needed column, or naming a data file outside the
+    /// folder's `data/`; [`InventoryError::TooLarge`]: a data file larger than the limit.
+    pub fn from_json(key: &str, json: &[u8], expected: &Expected) -> Result<Self, InventoryError> {
+        let Expected {
+            folder,
+            source_bucket,
+            date,
+            limits,
+        } = *expected;
         let bad = |reason: String| InventoryError::BadManifest {
             key: key.to_owned(),
             reason,
@@ -280,13 +333,34 @@ impl InventoryManifest {
             )));
         }
         let columns = Columns::from_schema(&raw.file_schema).map_err(bad)?;
+        let data = format!("{folder}data/");
         let files = raw
             .files
             .into_iter()
             .map(|f| {
+                let inside = f.key.strip_prefix(&data).is_some_and(|rest| {
+                    rest.split('/')
+                        .all(|segment| !matches!(segment, "" | "." | ".."))
+                });
+                if !inside {
+                    return Err(bad(format!(
+                        "it names the data file {}, outside {data}: it is not this \
+                         inventory's report",
+                        shown(&f.key)
+                    )));
+                }
                 let md5 = f.md5.to_ascii_lowercase();
                 if md5.len() != 32 || !md5.bytes().all(|b| b.is_ascii_hexdigit()) {
                     return Err(bad(format!("the MD5 of {} is not 32 hex digits", f.key)));
+                }
+                if f.size > limits.max_file_bytes {
+                    return Err(InventoryError::TooLarge {
+                        reason: format!(
+                            "its data file {} is {} bytes, more than the {} this function may \
+                             hold",
+                            f.key, f.size, limits.max_file_bytes
+                        ),
+                    });
                 }
                 Ok(InventoryFile {
                     key: f.key,
@@ -300,6 +374,7 @@ impl InventoryManifest {
             created,
             files,
             columns,
+            max_objects: limits.max_objects,
         })
     }
 
@@ -308,7 +383,8 @@ impl InventoryManifest {
     ///
     /// # Errors
     /// [`InventoryError::BadRow`]: a line longer than [`MAX_LINE_BYTES`], a row of another
-    /// width, an undecodable key, a size, date or flag that does not parse, or the read failing.
+    /// width, an undecodable key, a size, date or flag that does not parse, or the read failing;
+    /// [`InventoryError::TooLarge`]: `out` would hold more objects than the limit.
     pub fn read_rows<R: Read>(
         &self,
         file: &InventoryFile,
@@ -339,6 +415,15 @@ impl InventoryManifest {
                 .object(&record, &self.source_bucket, prefix)
                 .map_err(bad)?
             {
+                if out.len() as u64 >= self.max_objects {
+                    return Err(InventoryError::TooLarge {
+                        reason: format!(
+                            "it lists more than {} objects under the prefix, more than this \
+                             function may hold",
+                            self.max_objects
+                        ),
+                    });
+                }
                 out.push(object);
             }
         }
@@ -399,16 +484,16 @@ impl Columns {
         };
         let flag = |i: Option<usize>, name: &str| -> Result<bool, String> {
             match i.map(field).transpose()? {
-                None | Some("") => Ok(false),
+                None => Ok(false),
                 Some("true") => Ok(true),
                 Some("false") => Ok(false),
-                Some(other) => Err(format!("{name} is {other:?}, not true or false")),
+                Some(other) => Err(format!("{name} is {:?}, not true or false", shown(other))),
             }
         };
         if field(self.bucket)? != bucket {
             return Err(format!(
                 "it lists bucket {:?}, the manifest's is {bucket}",
-                field(self.bucket)?
+                shown(field(self.bucket)?)
             ));
         }
         let current = self.is_latest.is_none() || flag(self.is_latest, "IsLatest")?;
@@ -420,17 +505,27 @@ impl Columns {
             return Ok(None);
         }
         let size = field(self.size)?;
-        let size = size
-            .parse::<u64>()
-            .map_err(|_| format!("the size of {key} is {size:?}, not a number of bytes"))?;
+        let size = size.parse::<u64>().map_err(|_| {
+            format!(
+                "the size of {} is {:?}, not a number of bytes",
+                shown(&key),
+                shown(size)
+            )
+        })?;
         let modified = field(self.last_modified)?;
         let last_modified = modified
             .parse::<Timestamp>()
-            .map_err(|_| format!("the LastModifiedDate of {key} is {modified:?}, not RFC 3339"))?
+            .map_err(|_| {
+                format!(
+                    "the LastModifiedDate of {} is {:?}, not RFC 3339",
+                    shown(&key),
+                    shown(modified)
+                )
+            })?
             .unix_seconds();
         let etag = field(self.etag)?;
         if etag.is_empty() || etag.contains('"') {
-            return Err(format!("the ETag of {key} is {etag:?}"));
+            return Err(format!("the ETag of {} is {:?}", shown(&key), shown(etag)));
         }
         Ok(Some(InventoryObject {
             key,
@@ -447,7 +542,16 @@ fn decode_key(encoded: &str) -> Result<String, String> {
     percent_decode(plus_as_space.as_bytes())
         .decode_utf8()
         .map(|k| k.into_owned())
-        .map_err(|_| format!("the key {encoded:?} does not decode to UTF-8"))
+        .map_err(|_| format!("the key {:?} does not decode to UTF-8", shown(encoded)))
+}
+
+/// At most the first 120 characters of a value quoted in an error: a hostile report's fields
+/// can be a mebibyte long.
+fn shown(value: &str) -> &str {
+    value
+        .char_indices()
+        .nth(120)
+        .map_or(value, |(end, _)| &value[..end])
 }
 
 /// One object a report lists.
@@ -477,16 +581,22 @@ pub fn finish(mut objects: Vec<InventoryObject>) -> Result<Vec<InventoryObject>,
     Ok(objects)
 }
 
-/// A reader that refuses a line longer than [`MAX_LINE_BYTES`] instead of letting the CSV
-/// reader buffer it.
+/// A reader that refuses a row longer than [`MAX_LINE_BYTES`] instead of letting the CSV
+/// reader buffer it. A row ends at a line break outside quotes (one inside a quoted field is
+/// part of the row), so an unclosed quote cannot make one unbounded row.
 struct LineLimit<R> {
     inner: R,
     line: usize,
+    quoted: bool,
 }
 
 impl<R> LineLimit<R> {
     fn new(inner: R) -> Self {
-        Self { inner, line: 0 }
+        Self {
+            inner,
+            line: 0,
+            quoted: false,
+        }
     }
 }
 
@@ -494,14 +604,16 @@ impl<R: Read> Read for LineLimit<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = self.inner.read(buf)?;
         for &b in &buf[..n] {
-            if b == b'\n' {
+            // `""` inside a quoted field flips twice: parity is all that matters.
+            self.quoted ^= b == b'"';
+            if b == b'\n' && !self.quoted {
                 self.line = 0;
             } else {
                 self.line += 1;
                 if self.line > MAX_LINE_BYTES {
                     return Err(io::Error::new(
                         io::ErrorKind::InvalidData,
-                        format!("a line is longer than {MAX_LINE_BYTES} bytes"),
+                        format!("a row is longer than {MAX_LINE_BYTES} bytes"),
                     ));
                 }
             }

@@ -29,14 +29,32 @@ fn manifest_json(bucket: &str, created_ms: i64, format: &str, schema: &str) -> S
 /// 2026-11-28T01:00Z, after the day ended.
 const AFTER: i64 = 1_795_827_600_000;
 
-fn manifest(schema: &str) -> InventoryManifest {
+/// Limits no test's report reaches.
+const ROOMY: InventoryLimits = InventoryLimits {
+    max_file_bytes: 1 << 30,
+    max_objects: 1 << 20,
+};
+
+fn expected(limits: InventoryLimits) -> Expected<'static> {
+    Expected {
+        folder: "inv/landing/daily/",
+        source_bucket: "landing",
+        date: day(),
+        limits,
+    }
+}
+
+fn manifest_within(schema: &str, limits: InventoryLimits) -> InventoryManifest {
     InventoryManifest::from_json(
         "m.json",
         manifest_json("landing", AFTER, "CSV", schema).as_bytes(),
-        "landing",
-        day(),
+        &expected(limits),
     )
     .unwrap()
+}
+
+fn manifest(schema: &str) -> InventoryManifest {
+    manifest_within(schema, ROOMY)
 }
 
 fn rows(
@@ -139,10 +157,77 @@ fn manifests_that_cannot_plan_the_day_are_refused_with_the_fix() {
     ];
     for (json, says) in cases {
         let e =
-            InventoryManifest::from_json("m.json", json.as_bytes(), "landing", day()).unwrap_err();
+            InventoryManifest::from_json("m.json", json.as_bytes(), &expected(ROOMY)).unwrap_err();
         assert_eq!(e.code(), "inventory_bad_manifest");
         assert!(e.to_string().contains(says), "{e} should say {says}");
     }
+}
+
+#[test]
+fn a_manifest_naming_a_file_outside_the_inventorys_data_folder_is_refused() {
+    let json = manifest_json("landing", AFTER, "CSV", SCHEMA);
+    for other in [
+        "inv/landing/daily-2/data/0a.csv.gz",
+        "inv/landing/daily/data/../../secrets/0a.csv.gz",
+        "inv/landing/daily/data//0a.csv.gz",
+        "inv/landing/daily/2026-11-28T01-00Z/manifest.json",
+        "elsewhere/0a.csv.gz",
+    ] {
+        let crafted = json.replace("inv/landing/daily/data/0a.csv.gz", other);
+        let e = InventoryManifest::from_json("m.json", crafted.as_bytes(), &expected(ROOMY))
+            .unwrap_err();
+        assert_eq!(e.code(), "inventory_bad_manifest", "{other}");
+        assert!(
+            e.to_string().contains("outside inv/landing/daily/data/"),
+            "{e}"
+        );
+    }
+}
+
+#[test]
+fn a_report_larger_than_the_memory_allowed_is_refused_with_the_fix() {
+    // A data file recorded larger than the limit is refused before it is read.
+    let small = InventoryLimits {
+        max_file_bytes: 119,
+        max_objects: 10,
+    };
+    let json = manifest_json("landing", AFTER, "CSV", SCHEMA);
+    let e = InventoryManifest::from_json("m.json", json.as_bytes(), &expected(small)).unwrap_err();
+    assert_eq!(e.code(), "inventory_too_large");
+    assert!(
+        e.to_string().contains("120 bytes, more than the 119")
+            && e.to_string().contains("MemorySize"),
+        "{e}"
+    );
+
+    // Rows beyond the object limit (a gzip bomb of valid rows) stop the read at the limit.
+    let two = InventoryLimits {
+        max_file_bytes: 1 << 20,
+        max_objects: 2,
+    };
+    let m = manifest_within("Bucket, Key, Size, LastModifiedDate, ETag", two);
+    let row = |i: u32| format!("\"landing\",\"k{i}\",\"1\",\"2026-11-27T00:00:00Z\",\"ab\"\n");
+    let mut out = Vec::new();
+    let csv: String = (0..3).map(row).collect();
+    let e = m
+        .read_rows(&m.files[0], csv.as_bytes(), "", &mut out)
+        .unwrap_err();
+    assert_eq!(e.code(), "inventory_too_large");
+    assert!(e.to_string().contains("more than 2 objects"), "{e}");
+    assert_eq!(out.len(), 2, "nothing is held beyond the limit");
+    // Rows outside the prefix are not held, so they do not count.
+    let mut out = Vec::new();
+    m.read_rows(&m.files[0], csv.as_bytes(), "k1", &mut out)
+        .unwrap();
+    assert_eq!(out.len(), 1);
+
+    assert_eq!(
+        InventoryLimits::within(256 << 20),
+        InventoryLimits {
+            max_file_bytes: 256 << 20,
+            max_objects: 1 << 20
+        }
+    );
 }
 
 #[test]
@@ -232,6 +317,25 @@ fn rows_that_cannot_be_read_are_refused_by_file_and_line() {
     )
     .unwrap_err();
     assert!(e.to_string().contains("IsLatest is \"maybe\""), "{e}");
+    // An empty flag says nothing: not read as "not the latest", which would drop the object.
+    let e = rows(
+        &m,
+        "\"landing\",\"a\",\"v\",\"\",\"false\",\"1\",\"2026-11-27T00:00:00Z\",\"ab\",\"S\"\n",
+        "",
+    )
+    .unwrap_err();
+    assert!(e.to_string().contains("IsLatest is \"\""), "{e}");
+    // A hostile field is quoted in part only.
+    let e = rows(
+        &m,
+        &format!(
+            "\"landing\",\"a\",\"v\",\"{}\",\"false\",\"1\",\"2026-11-27T00:00:00Z\",\"ab\",\"S\"\n",
+            "y".repeat(100_000)
+        ),
+        "",
+    )
+    .unwrap_err();
+    assert!(e.to_string().len() < 1_000, "{} bytes", e.to_string().len());
 }
 
 #[test]
@@ -240,6 +344,18 @@ fn a_line_longer_than_the_limit_is_refused_not_buffered() {
     let long = "x".repeat(MAX_LINE_BYTES + 1);
     let e = rows(&m, &long, "").unwrap_err();
     assert!(e.to_string().contains("longer than"), "{e}");
+    // An unclosed quote followed by many short lines is one row, and as long.
+    let quoted = format!("\"landing\",\"{}", "x\n".repeat(MAX_LINE_BYTES / 2 + 1));
+    let e = rows(&m, &quoted, "").unwrap_err();
+    assert!(e.to_string().contains("longer than"), "{e}");
+    // A line break inside a quoted field is part of its row, which is read.
+    let objects = rows(
+        &m,
+        "\"landing\",\"a%0Ab\",\"1\",\"2026-11-27T00:00:00Z\",\"ab\"\n\"landing\",\"c\nd\",\"1\",\"2026-11-27T00:00:00Z\",\"ab\"\n",
+        "",
+    )
+    .unwrap();
+    assert_eq!(objects[1].key, "c\nd");
 }
 
 #[test]
