@@ -3,6 +3,7 @@
 //! Every error names the variable and says what to set, so a bad deployment fails on its first
 //! invocation with a message that points at the fix.
 
+use docvault_core::inventory::InventoryLimits;
 use docvault_core::manifest::parted::DEFAULT_PART_DOCUMENTS;
 use docvault_core::shard::Split;
 use docvault_core::{
@@ -255,12 +256,7 @@ impl Config {
                 1..=20,
                 "use a whole number of attempts from 1 to 20",
             )? as u32,
-            memory_mb: vars.number(
-                "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
-                512,
-                128..=10_240,
-                "Lambda sets it to the function's memory in MB (128 to 10240)",
-            )?,
+            memory_mb: memory_mb(&vars)?,
             retention: retention(&vars)?,
             shard_split: Split::Limits {
                 max_documents: vars.number(
@@ -284,6 +280,16 @@ impl Config {
             )?,
         })
     }
+}
+
+/// `AWS_LAMBDA_FUNCTION_MEMORY_SIZE`: the function's memory, MB.
+fn memory_mb<F: Fn(&str) -> Option<String>>(vars: &Vars<F>) -> Result<u64, ConfigError> {
+    vars.number(
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
+        512,
+        128..=10_240,
+        "Lambda sets it to the function's memory in MB (128 to 10240)",
+    )
 }
 
 /// Documents per shard by default: at the measured ~1,000 small documents a second per
@@ -458,9 +464,11 @@ fn inventory<F: Fn(&str) -> Option<String>>(
     if !is_bucket_name(bucket) || folder.is_empty() || KeyPrefix::parse(folder).is_err() {
         return Err(bad());
     }
+    let memory = memory_mb(vars)? * 1024 * 1024;
     Ok(Some(InventoryAt {
         bucket: bucket.to_owned(),
         folder: format!("{folder}/"),
+        limits: InventoryLimits::within(docvault_core::manifest::max_manifest_bytes(memory)),
     }))
 }
 
@@ -622,6 +630,11 @@ mod tests {
             Some(InventoryAt {
                 bucket: "inventories".into(),
                 folder: "inv/landing/daily/".into(),
+                // A quarter of the default 512 MB: 128 MiB of data file, 512 Ki objects.
+                limits: InventoryLimits {
+                    max_file_bytes: 128 << 20,
+                    max_objects: 512 << 10,
+                },
             })
         );
         for bad in [

@@ -37,6 +37,7 @@ use docvault_core::{
     BackupDate, Document, DocumentId, FailedDocument, FailureStage, Layout, PartedHasher, Timestamp,
 };
 
+use docvault_core::inventory::InventoryLimits;
 use docvault_s3::executor::{Body, Fetch, Fetched, Incoming};
 use docvault_s3::inventory::{self, InventoryReadError};
 use docvault_s3::split::{MAX_PARTS, upload_split};
@@ -70,6 +71,8 @@ pub struct InventoryAt {
     pub bucket: String,
     /// `destination-prefix/source-bucket/config-ID/`, with its slash.
     pub folder: String,
+    /// What a report may hold in memory (a quarter of the function's).
+    pub limits: InventoryLimits,
 }
 
 impl SourceOptions {
@@ -146,7 +149,8 @@ pub async fn list_objects<S: ObjectStore>(
         (None, _) => stores.source.list(&prefix).await?,
         (Some(at), Some(store)) => {
             let listing =
-                inventory::list(store, &at.folder, &options.bucket, &prefix, date).await?;
+                inventory::list(store, &at.folder, &options.bucket, &prefix, date, at.limits)
+                    .await?;
             tracing::info!(report = %listing.manifest_key, objects = listing.objects.len(),
                 "listed the source from its inventory report");
             listing.objects

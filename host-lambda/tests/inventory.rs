@@ -105,12 +105,20 @@ async fn rows_of(store: &MemoryStore) -> String {
     csv
 }
 
-/// Publishes a report begun at `begun` (`YYYY-MM-DDTHH-MMZ`) holding `csv`, as S3 does: the
-/// data file, then `manifest.json`, then `manifest.checksum`.
-fn publish(store: &MemoryStore, begun: &str, created_ms: i64, bucket: &str, csv: &str) {
+fn gzip(text: &str) -> Vec<u8> {
     let mut gz = GzEncoder::new(Vec::new(), Compression::default());
-    gz.write_all(csv.as_bytes()).unwrap();
-    let data = gz.finish().unwrap();
+    gz.write_all(text.as_bytes()).unwrap();
+    gz.finish().unwrap()
+}
+
+/// Publishes a report begun at `begun` (`YYYY-MM-DDTHH-MMZ`) holding `csv`, as S3 does: the
+/// data file, then `manifest.json`, then `manifest.checksum`. The data file is two gzip
+/// members (its first line, then the rest), which a reader of the first member alone would
+/// cut short.
+fn publish(store: &MemoryStore, begun: &str, created_ms: i64, bucket: &str, csv: &str) {
+    let split = csv.find('\n').map_or(csv.len(), |i| i + 1);
+    let mut data = gzip(&csv[..split]);
+    data.extend(gzip(&csv[split..]));
     let data_key = format!("{FOLDER}data/{begun}.csv.gz");
     store.land(&data_key, &data);
     let manifest = json!({
@@ -274,12 +282,21 @@ async fn a_report_not_there_yet_altered_or_of_another_bucket_stops_the_run_unwri
     assert!(e.to_string().contains("manifest.checksum"), "{e}");
     store.objects().insert(checksum, saved);
 
-    // A data file replaced after the manifest recorded it: refused, not read.
+    // A data file removed after the manifest was written: the report is damaged.
     let data = format!("{FOLDER}data/2026-11-28T01-00Z.csv.gz");
-    let mut gz = GzEncoder::new(Vec::new(), Compression::default());
-    gz.write_all(row("landing", "scans/2026-11-27/x.pdf", 1, "e1", true, false).as_bytes())
-        .unwrap();
-    store.land(&data, &gz.finish().unwrap());
+    let saved = store.objects().remove(&data).unwrap();
+    let e = invoke(&app, json!({"date": DATE})).await.unwrap_err();
+    assert_eq!(
+        e.error_type(),
+        "Fatal.Inventory",
+        "S3 writes the data files first: one missing was removed, waiting will not help: {e}"
+    );
+    assert!(e.to_string().contains("it is missing"), "{e}");
+    store.objects().insert(data.clone(), saved);
+
+    // A data file replaced after the manifest recorded it: refused, not read.
+    let replaced = row("landing", "scans/2026-11-27/x.pdf", 1, "e1", true, false);
+    store.land(&data, &gzip(&replaced));
     let e = invoke(&app, json!({"date": DATE})).await.unwrap_err();
     assert_eq!(e.error_type(), "Fatal.Inventory", "{e}");
     assert!(

@@ -4,8 +4,10 @@
 //! read row by row. The result is the listing `ListObjectsV2` gives for the same objects.
 
 use docvault_core::BackupDate;
-use docvault_core::inventory::{self, InventoryError, InventoryManifest};
-use flate2::read::GzDecoder;
+use docvault_core::inventory::{
+    self, Expected, InventoryError, InventoryLimits, InventoryManifest,
+};
+use flate2::read::MultiGzDecoder;
 use md5::{Digest, Md5};
 
 use crate::store::{ListedObject, ObjectStore, StoreError};
@@ -61,18 +63,20 @@ pub struct InventoryListing {
 }
 
 /// Lists the objects of `source_bucket` whose keys start with `prefix` from the report in
-/// `folder` of `store` (the inventory bucket) that covers `date`.
+/// `folder` of `store` (the inventory bucket) that covers `date`, holding at most what
+/// `limits` allow.
 ///
 /// # Errors
 /// [`InventoryReadError`]: the store, a report not complete yet, a report that cannot be the
-/// day's listing (none begun after the day ended, not CSV, another bucket, an altered file, an
-/// unreadable row).
+/// day's listing (none begun after the day ended, not CSV, another bucket, an altered or
+/// missing data file, an unreadable row, more than the limits).
 pub async fn list<S: ObjectStore>(
     store: &S,
     folder: &str,
     source_bucket: &str,
     prefix: &str,
     date: BackupDate,
+    limits: InventoryLimits,
 ) -> Result<InventoryListing, InventoryReadError> {
     let store_error = |key: &str| {
         let key = key.to_owned();
@@ -96,12 +100,30 @@ pub async fn list<S: ObjectStore>(
         md5: recorded,
     };
     manifest_file.check(json.len() as u64, &md5_hex(&json))?;
-    let manifest = InventoryManifest::from_json(&manifest_key, &json, source_bucket, date)?;
+    let expected = Expected {
+        folder,
+        source_bucket,
+        date,
+        limits,
+    };
+    let manifest = InventoryManifest::from_json(&manifest_key, &json, &expected)?;
     let mut objects = Vec::new();
     for file in &manifest.files {
-        let body = read(store, &file.key, file.size).await?;
+        // S3 writes the data files before the manifest: one missing now was removed.
+        let body = match read(store, &file.key, file.size).await {
+            Err(InventoryReadError::Missing { key }) => {
+                return Err(InventoryError::FileAltered {
+                    key,
+                    reason: "it is missing".into(),
+                }
+                .into());
+            }
+            read => read?,
+        };
         file.check(body.len() as u64, &md5_hex(&body))?;
-        manifest.read_rows(file, GzDecoder::new(body.as_ref()), prefix, &mut objects)?;
+        // Every gzip member: a file of several members read as one would lose rows.
+        let csv = MultiGzDecoder::new(body.as_ref());
+        manifest.read_rows(file, csv, prefix, &mut objects)?;
     }
     let objects = inventory::finish(objects)?
         .into_iter()
