@@ -472,7 +472,9 @@ def schedule_targets(t: R) -> tuple[R, R]:
 
 def check_schedule(t: R) -> None:
     rule = props(t, RULE)
-    assert rule.get("ScheduleExpression") == "cron(0 2 * * ? *)" and rule.get("State") == "ENABLED"
+    assert rule.get("ScheduleExpression") == {"Fn::Sub": "cron(0 ${BackupHourUtc} * * ? *)"} and rule.get("State") == "ENABLED"
+    hour = t["Parameters"]["BackupHourUtc"]
+    assert (hour["Type"], hour["Default"], hour["MinValue"], hour["MaxValue"]) == ("Number", 2, 0, 23)
     machine, function = schedule_targets(t)
     transformer = function.get("InputTransformer", {})
     assert transformer.get("InputPathsMap") == {"time": "$.time"}, "the scheduled time must reach the Lambda"
@@ -672,6 +674,8 @@ def check_parameters(t: R) -> None:
     assert p["MetricsMode"].get("AllowedValues") == ["emf", "put-metric-data"]
     for name in ("SourceBucketName", "SourceInventoryBucket", "AlarmEmail", "CodeS3ObjectVersion"):
         assert p[name]["Default"] == "", f"{name} must be optional"
+    # The inventory's folder ends with its slash, so its read grant covers no sibling folder.
+    assert p["SourceInventoryPrefix"]["AllowedPattern"] == "^$|^[^*?]*/$"
     # An inventory without its folder or without the source it lists is refused at deploy time.
     rule = t.get("Rules", {}).get("InventoryNeedsItsFolderAndASource", {})
     assert rule.get("RuleCondition") == {"Fn::Not": [{"Fn::Equals": [{"Ref": "SourceInventoryBucket"}, ""]}]}

@@ -28,6 +28,7 @@ BASE_SOURCE_PARAMS = {
     "SourcePrefix": "incoming/{date}/",
     "SourceInventoryBucket": "drop-inventories",
     "SourceInventoryPrefix": "reports/business-drop/daily/",
+    "BackupHourUtc": "7",
     "RestoreBucketName": "audit-restores",
     "MetricsMode": "put-metric-data",
     "ReservedConcurrency": "5",
@@ -241,6 +242,9 @@ def test_schedule_rule_target_and_permission(moto_url, deployed):
     out = deployed["prod-a"]
     rule = ev.describe_rule(Name=out["EventBridgeRuleName"])
     assert rule["ScheduleExpression"] == "cron(0 2 * * ? *)" and rule["State"] == "ENABLED"
+    # A later hour (after an inventory's reports arrive) still backs up the day that ended.
+    later = ev.describe_rule(Name=deployed["dev-src"]["EventBridgeRuleName"])
+    assert later["ScheduleExpression"] == "cron(0 7 * * ? *)"
     targets = ev.list_targets_by_rule(Rule=out["EventBridgeRuleName"])["Targets"]
     assert len(targets) == 1
     t = targets[0]
