@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Builds the Lambda artifact for provided.al2023 (x86_64): target/lambda/bootstrap and
-# target/lambda/bootstrap.zip, linked against glibc 2.34 (Amazon Linux 2023; this machine has
+# Builds the Lambda artifact for provided.al2023 (x86_64) with the `lambda` profile:
+# target/lambda/bootstrap and target/lambda/bootstrap.zip, linked against glibc 2.34 (Amazon Linux 2023; this machine has
 # 2.36) with cargo-zigbuild, then checks the newest GLIBC symbol version the binary needs and
 # records sizes in target/lambda/sizes.txt.
 #
@@ -25,9 +25,11 @@ command -v cargo-zigbuild >/dev/null || {
   exit 1
 }
 
-cargo zigbuild --locked --release -p docvault-lambda --bin bootstrap --target "$TARGET.$GLIBC"
+# The `lambda` profile (Cargo.toml); scripts/bench-lambda-artifact.sh builds its variants
+# through CARGO_PROFILE_LAMBDA_* overrides.
+cargo zigbuild --locked --profile lambda -p docvault-lambda --bin bootstrap --target "$TARGET.$GLIBC"
 mkdir -p "$OUT"
-cp "target/$TARGET/release/bootstrap" "$OUT/bootstrap"
+cp "target/$TARGET/lambda/bootstrap" "$OUT/bootstrap"
 strip "$OUT/bootstrap" -o "$OUT/bootstrap.stripped" && mv "$OUT/bootstrap.stripped" "$OUT/bootstrap"
 rm -f "$OUT/bootstrap.zip"
 (cd "$OUT" && zip -q -X bootstrap.zip bootstrap)
