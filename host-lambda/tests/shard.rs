@@ -46,6 +46,16 @@ async fn run_day(
     invoke(app, "commit-req", json!({"action": "commit", "date": DATE})).await
 }
 
+/// The day's incomplete-run report, which a refused commit writes.
+fn incomplete_report(store: &MemoryStore) -> Value {
+    let objects = store.objects();
+    let (_, report) = objects
+        .iter()
+        .find(|(k, _)| k.starts_with("backups/2026-11-27/incomplete/"))
+        .expect("the commit records the incomplete run");
+    serde_json::from_slice(&report.body).unwrap()
+}
+
 #[tokio::test]
 async fn a_planned_day_commits_the_manifest_a_single_invocation_writes() {
     let sharded = MemoryStore::new();
@@ -134,13 +144,7 @@ async fn an_s3_source_object_replaced_after_the_plan_fails_its_shard_and_the_com
         "{e}"
     );
     assert!(!store.objects().contains_key(MANIFEST));
-    let report = store
-        .objects()
-        .keys()
-        .find(|k| k.starts_with("backups/2026-11-27/incomplete/"))
-        .cloned()
-        .expect("the commit records the incomplete run");
-    let report: Value = serde_json::from_slice(&store.objects()[&report].body).unwrap();
+    let report = incomplete_report(&store);
     assert_eq!(
         (
             report["total_documents"].as_u64(),
@@ -232,13 +236,7 @@ async fn a_map_that_tolerated_a_failed_batch_still_cannot_commit_the_day() {
         !store.objects().contains_key(MANIFEST),
         "the day is not sealed"
     );
-    let report = store
-        .objects()
-        .keys()
-        .find(|k| k.starts_with("backups/2026-11-27/incomplete/"))
-        .cloned()
-        .expect("the commit records the incomplete run");
-    let report: Value = serde_json::from_slice(&store.objects()[&report].body).unwrap();
+    let report = incomplete_report(&store);
     assert_eq!(
         (
             report["total_documents"].as_u64(),
