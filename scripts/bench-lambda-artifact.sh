@@ -12,12 +12,13 @@ cd "$ROOT"
 RUNS=${1:-100}
 OUT=target/bench/artifact
 
-# label | the `lambda` profile's settings changed from Cargo.toml (CARGO_PROFILE_LAMBDA_*)
+# label | the `lambda` profile's settings changed from Cargo.toml (CARGO_PROFILE_LAMBDA_*).
+# The profile as it is comes last, so target/lambda is left as package-lambda.sh builds it.
 variants=(
   "release|LTO=false CODEGEN_UNITS=16 PANIC=unwind"
   "lto|PANIC=unwind"
-  "lto+abort|"
   "lto+abort+opt-s|OPT_LEVEL=s"
+  "lto+abort|"
 )
 binaries=()
 for variant in "${variants[@]}"; do
@@ -31,8 +32,6 @@ for variant in "${variants[@]}"; do
   cp target/lambda/bootstrap target/lambda/bootstrap.zip "$OUT/$label/"
   binaries+=("$label=$OUT/$label/bootstrap")
 done
-# Leave target/lambda as the profile builds it.
-scripts/package-lambda.sh >/dev/null
 
 echo "| variant | bootstrap bytes | zip bytes | cold start median (min-max) |"
 echo "|---|---|---|---|"

@@ -46,6 +46,12 @@ async fn run_day(
     invoke(app, "commit-req", json!({"action": "commit", "date": DATE})).await
 }
 
+/// A `backup_shard` event of one shard of `plan`, as the Distributed Map batches it.
+fn shard_batch(plan: &Value, index: u32) -> Value {
+    json!({"action": "backup_shard", "Items": [{"index": index}],
+    "BatchInput": {"date": DATE, "plan_sha256": plan["plan_sha256"]}})
+}
+
 /// The day's incomplete-run report, which a refused commit writes.
 fn incomplete_report(store: &MemoryStore) -> Value {
     let objects = store.objects();
@@ -127,10 +133,7 @@ async fn an_s3_source_object_replaced_after_the_plan_fails_its_shard_and_the_com
     );
     // Shard 1 holds doc-05 to doc-09; one of them is replaced after the listing.
     store.land(&format!("scans/{DATE}/ops/doc-07.txt"), b"replaced");
-    let batch = |index: u32| {
-        json!({"action": "backup_shard", "Items": [{"index": index}],
-        "BatchInput": {"date": DATE, "plan_sha256": plan["plan_sha256"]}})
-    };
+    let batch = |index: u32| shard_batch(&plan, index);
     invoke(&app, "s0", batch(0)).await.unwrap();
     let e = invoke(&app, "s1", batch(1)).await.unwrap_err();
     assert_eq!(e.error_type(), "Retryable.Incomplete", "{e}");
@@ -217,10 +220,7 @@ async fn a_map_that_tolerated_a_failed_batch_still_cannot_commit_the_day() {
     let plan = invoke(&app, "plan-req", json!({"action": "plan", "date": DATE}))
         .await
         .unwrap();
-    let batch = |index: u32| {
-        json!({"action": "backup_shard", "Items": [{"index": index}],
-        "BatchInput": {"date": DATE, "plan_sha256": plan["plan_sha256"]}})
-    };
+    let batch = |index: u32| shard_batch(&plan, index);
     let shards = plan["shards"].as_u64().unwrap() as u32;
     // 40 documents, at most 7 a shard: the 7 of shard 2 are the tolerated failure.
     for index in (0..shards).filter(|&i| i != 2) {
