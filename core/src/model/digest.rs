@@ -86,14 +86,20 @@ impl FromStr for Sha256Digest {
         if hex.len() != 64 {
             return Err(err());
         }
+        // Every digit is looked up, bad ones marked with a high bit checked once at the end:
+        // a manifest holds a million of these, so no branch per digit.
         let mut out = [0u8; 32];
+        let mut bad = 0u8;
         for (i, pair) in hex.chunks_exact(2).enumerate() {
-            let nibble = |c: u8| match c {
-                b'0'..=b'9' => Some(c - b'0'),
-                b'a'..=b'f' => Some(c - b'a' + 10),
-                _ => None,
-            };
-            out[i] = (nibble(pair[0]).ok_or_else(err)? << 4) | nibble(pair[1]).ok_or_else(err)?;
+            let (high, low) = (
+                HEX_VALUE[usize::from(pair[0])],
+                HEX_VALUE[usize::from(pair[1])],
+            );
+            bad |= high | low;
+            out[i] = (high << 4) | (low & 0x0f);
+        }
+        if bad & NOT_HEX != 0 {
+            return Err(err());
         }
         Ok(Self(out))
     }
@@ -236,6 +242,25 @@ impl PartedHasher {
     }
 }
 
+/// Marks a byte that is not a lowercase hex digit in [`HEX_VALUE`].
+const NOT_HEX: u8 = 0x80;
+
+/// The value of each lowercase hex digit, [`NOT_HEX`] for every other byte.
+const HEX_VALUE: [u8; 256] = {
+    let mut table = [NOT_HEX; 256];
+    let mut i = 0;
+    while i < 10 {
+        table[b'0' as usize + i] = i as u8;
+        i += 1;
+    }
+    let mut i = 0;
+    while i < 6 {
+        table[b'a' as usize + i] = 10 + i as u8;
+        i += 1;
+    }
+    table
+};
+
 fn hex_into(bytes: &[u8; 32], out: &mut [u8]) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     for (i, b) in bytes.iter().enumerate() {
@@ -267,6 +292,36 @@ mod tests {
         h.update(b"a");
         h.update(b"bc");
         assert_eq!(h.finish(), d);
+    }
+
+    proptest::proptest! {
+        /// The table lookup accepts exactly `sha256:` and 64 lowercase hex digits, and reads
+        /// them as the digits say.
+        #[test]
+        fn the_digest_rule_is_the_char_rule(
+            digits in "[0-9a-f]{63,65}",
+            at in 0..65usize,
+            swapped in "[0-9a-fA-Fg/:@`G\u{80}-\u{ff}]",
+            bytes in proptest::prelude::any::<[u8; 32]>(),
+        ) {
+            // Lowercase hex digits, one of them (when `at` falls inside) swapped for another
+            // character, which may itself be a valid digit.
+            let digits: String = digits
+                .chars()
+                .enumerate()
+                .map(|(i, c)| if i == at { swapped.clone() } else { c.to_string() })
+                .collect();
+            let text = format!("sha256:{digits}");
+            let reference = digits.len() == 64
+                && digits.bytes().all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(&c));
+            let parsed = text.parse::<Sha256Digest>();
+            proptest::prop_assert_eq!(parsed.is_ok(), reference, "{}", text);
+            if let Ok(d) = parsed {
+                proptest::prop_assert_eq!(d.to_string(), text);
+            }
+            let d = Sha256Digest(bytes);
+            proptest::prop_assert_eq!(d.to_string().parse::<Sha256Digest>(), Ok(d));
+        }
     }
 
     #[test]
