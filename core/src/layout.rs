@@ -23,13 +23,17 @@ pub const BACKUPS_FOLDER: &str = "backups/";
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Layout {
     day_prefix: String,
+    /// Kept, not formatted per call: every document key of a manifest is checked against it.
+    documents_prefix: String,
 }
 
 impl Layout {
     /// The layout of `date`.
     pub fn new(date: BackupDate) -> Self {
+        let day_prefix = format!("{BACKUPS_FOLDER}{date}/");
         Self {
-            day_prefix: format!("{BACKUPS_FOLDER}{date}/"),
+            documents_prefix: format!("{day_prefix}documents/"),
+            day_prefix,
         }
     }
 
@@ -40,7 +44,7 @@ impl Layout {
 
     /// `backups/{date}/documents/`: every document key starts with this.
     pub fn documents_prefix(&self) -> String {
-        format!("{}documents/", self.day_prefix)
+        self.documents_prefix.clone()
     }
 
     /// `backups/{date}/documents/{id}[.{ext}]`.
@@ -121,11 +125,10 @@ impl Layout {
     /// # Errors
     /// [`KeyError`] saying which part of the rule `key` breaks.
     pub fn document_path<'k>(&self, key: &'k str) -> Result<&'k str, KeyError> {
-        let prefix = self.documents_prefix();
-        let Some(path) = key.strip_prefix(&prefix) else {
+        let Some(path) = key.strip_prefix(&self.documents_prefix) else {
             return Err(KeyError::OutsideDay {
                 key: key.to_owned(),
-                expected_prefix: prefix,
+                expected_prefix: self.documents_prefix.clone(),
             });
         };
         if key.len() > MAX_KEY_LEN {
