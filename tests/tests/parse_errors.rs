@@ -8,8 +8,12 @@ fn good() -> Value {
     serde_json::from_str(&CASES[2].manifest().to_json()).expect("JSON")
 }
 
+/// The error of `v`, the same whichever way it is read: the one-pass way or the careful one.
 fn error_of(v: &Value) -> ManifestError {
-    Manifest::from_json(&v.to_string()).expect_err("must be rejected")
+    let text = v.to_string();
+    let error = Manifest::from_json(&text).expect_err("must be rejected");
+    assert_eq!(Manifest::from_json_reference(&text), Err(error.clone()));
+    error
 }
 
 #[test]
@@ -112,9 +116,13 @@ fn fuzz_regressions_do_not_panic() {
     let mut n = 0;
     for entry in std::fs::read_dir(&dir).expect("fixtures/fuzz exists") {
         let bytes = std::fs::read(entry.expect("entry").path()).expect("readable");
-        if let Ok(text) = std::str::from_utf8(&bytes)
-            && let Ok(m) = Manifest::from_json(text)
-        {
+        let Ok(text) = std::str::from_utf8(&bytes) else {
+            n += 1;
+            continue;
+        };
+        let read = Manifest::from_json(text);
+        assert_eq!(read, Manifest::from_json_reference(text), "{text}");
+        if let Ok(m) = read {
             assert_eq!(Manifest::from_json(&m.to_json()).as_ref(), Ok(&m));
         }
         n += 1;

@@ -266,3 +266,43 @@ proptest! {
         prop_assert_eq!(d.start().date(), d);
     }
 }
+
+/// One edit of manifest text: a byte range replaced with one of the fragments an editor or an
+/// attacker would write (other types, other fields, duplicates, escapes, broken structure).
+fn edited(text: &str, at: usize, len: usize, with: &str) -> String {
+    let bytes = text.as_bytes();
+    let at = at % (bytes.len() + 1);
+    let end = (at + len).min(bytes.len());
+    let mut out = bytes[..at].to_vec();
+    out.extend_from_slice(with.as_bytes());
+    out.extend_from_slice(&bytes[end..]);
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    /// Reading a manifest in one pass gives what the careful reading gives (the probe of form
+    /// and version, then the fields with their paths): the same manifest, or the same error
+    /// with the same path, position and message, on valid and edited text alike.
+    #[test]
+    fn the_one_pass_reading_is_the_careful_reading(
+        (docs, failed) in hostile_documents(),
+        edits in prop::collection::vec((any::<usize>(), 0usize..12, prop::sample::select(vec![
+            "", "\"", "{", "}", "[", "]", ",", ":", "0", "-1", "1e3", "2", "null", "true",
+            "\"x\"", "\\u0000", "\\\"", "\"parts\":[],", "\"schema_version\":2,",
+            "\"document_id\":\"a\",", "\"extra\":1,", "\"status\":\"complete\",",
+            "\"file_size\":18446744073709551616,", "é", "\u{7f}",
+        ])), 0..3),
+    ) {
+        let text = match Manifest::assemble(header(), docs, failed) {
+            Ok(m) => m.to_json(),
+            Err(_) => return Ok(()),
+        };
+        let mut text = text;
+        for (at, len, with) in edits {
+            text = edited(&text, at, len, with);
+        }
+        prop_assert_eq!(Manifest::from_json(&text), Manifest::from_json_reference(&text));
+    }
+}

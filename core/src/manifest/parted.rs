@@ -567,12 +567,16 @@ impl ManifestForm {
     /// # Errors
     /// [`ManifestError`] naming the field.
     pub fn from_json(text: &str) -> Result<Self, ManifestError> {
+        if let Some(manifest) = super::read::parse_whole(text) {
+            manifest.validate()?;
+            return Ok(Self::Whole(manifest));
+        }
         if super::read::probe(text)?.parted {
             let root: ManifestRoot = super::read::parse_json(text)?;
             root.validate()?;
             Ok(Self::Parted(root.join()))
         } else {
-            Manifest::from_json(text).map(Self::Whole)
+            Manifest::from_json_reference(text).map(Self::Whole)
         }
     }
 }
