@@ -336,7 +336,7 @@ async fn read<S: ObjectStore>(
         checksum,
         content_type: attrs.content_type.into(),
         source: Some(uri),
-        parts,
+        parts: parts.map(Box::new),
         metadata: attrs.metadata,
     };
     let body = if keep {

@@ -47,11 +47,11 @@ prop_compose! {
             checksum: Sha256Digest(hash),
             content_type: "application/octet-stream".into(),
             source,
-            parts: part_size.map(|part_size| UploadParts {
+            parts: part_size.map(|part_size| Box::new(UploadParts {
                 part_size,
                 count: u32::try_from(UploadParts::count_for(size, part_size)).expect("few parts"),
                 checksum: Sha256Digest(parts_hash),
-            }),
+            })),
             metadata: DocumentMetadata {
                 department: Label::new(department).expect("label"),
                 priority,

@@ -114,7 +114,7 @@ fn parts_of_a_multipart_document() {
     );
     let parsed = docvault_core::Manifest::from_json(&m.to_string()).expect("parses");
     assert_eq!(
-        parsed.documents[0].parts.map(|p| p.part_size),
+        parsed.documents[0].parts.as_ref().map(|p| p.part_size),
         Some(part_size)
     );
     let mut unknown = m.clone();

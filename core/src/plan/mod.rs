@@ -178,7 +178,7 @@ pub fn document_put(options: &PlanOptions, date: BackupDate, doc: &Document) -> 
         if_none_match: false,
         if_match: None,
         lock: retention.and_then(|r| r.object_lock()),
-        parts: doc.parts,
+        parts: doc.parts.as_deref().copied(),
     }
 }
 

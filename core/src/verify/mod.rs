@@ -733,7 +733,7 @@ mod tests {
             count: 2,
             checksum: Sha256Digest::of(b"digests of the parts"),
         };
-        m.documents[0].parts = Some(parts);
+        m.documents[0].parts = Some(Box::new(parts));
         let observe = |d: &Document, sha256, parts| ObservedObject {
             stored_checksum: Some(StoreChecksum { sha256, parts }),
             ..ObservedObject::new(d.object_key.clone(), d.file_size)
@@ -799,7 +799,7 @@ mod tests {
             count: 1,
             checksum: Sha256Digest::of(b"digests of the parts"),
         };
-        m.documents[0].parts = Some(parts);
+        m.documents[0].parts = Some(Box::new(parts));
         let d = &m.documents[0];
         // Altered bytes of the right size, whose SHA-256 is the parts checksum.
         let read = ObservedObject {

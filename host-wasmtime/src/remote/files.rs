@@ -197,7 +197,7 @@ async fn read_file(
             document.checksum
         )));
     }
-    document.parts = parts;
+    document.parts = parts.map(Box::new);
     let expected = document.clone();
     let reopen: Reopen = Arc::new(move || {
         let (root, id, expected) = (root.clone(), id.clone(), expected.clone());
@@ -389,7 +389,7 @@ mod tests {
             part_size: 1000,
         };
         let fetched = read_file(root.clone(), doc.clone(), parted).await.unwrap();
-        let parts = fetched.document.parts.expect("parts");
+        let parts = *fetched.document.parts.clone().expect("parts");
         assert_eq!(
             (parts.part_size, u64::from(parts.count)),
             (1000, size.div_ceil(1000))
