@@ -8,6 +8,7 @@ import { AT, CODES, DATE, dv, golden, header, pkgJson, throwsCode } from './help
 const EXPORTS = [
   'buildManifest',
   'buildManifestJson',
+  'buildManifestJsonFromText',
   'checksumFromBase64',
   'checksumFromS3',
   'compareManifests',
@@ -179,6 +180,45 @@ describe('buildManifest, buildManifestJson', () => {
     throwsCode(() => dv.buildManifest({ ...header(1), source: { kind: 'ftp' } }, [docs[0]]), 'invalid_input', /header/);
     throwsCode(() => dv.buildManifest(header(1), 'documents'), 'invalid_input', /documents/);
     throwsCode(() => dv.buildManifest(header(1), [docs[0]], [{ document_id: 'x', stage: 'upload', reason: '', attempts: 1 }]), 'invalid_input', /failures\[0\]\.stage/);
+  });
+});
+
+describe('buildManifestJsonFromText', () => {
+  test('records as JSON text give the bytes records as objects give', () => {
+    const docs = docs500();
+    const text = JSON.stringify(docs.slice().reverse());
+    assert.equal(dv.buildManifestJsonFromText(header(500), text), GOLDEN_500);
+    assert.equal(dv.buildManifestJsonFromText(header(500), text, '[]'), GOLDEN_500);
+    const four = dv.generateDocuments({ date: DATE, count: 4 });
+    const failed = [{ document_id: four[1].document_id, stage: 'store', reason: 'SlowDown', attempts: 4 }];
+    const stored = [four[0], four[2], four[3]];
+    assert.equal(
+      dv.buildManifestJsonFromText(header(4), JSON.stringify(stored), JSON.stringify(failed)),
+      dv.buildManifestJson(header(4), stored, failed),
+    );
+  });
+  test('errors name the record, the field and the place in the text', () => {
+    const docs = dv.generateDocuments({ date: DATE, count: 3 });
+    const text = (records) => JSON.stringify(records);
+    throwsCode(
+      () => dv.buildManifestJsonFromText(header(2), text([docs[0], { ...docs[1], file_size: -5 }])),
+      'invalid_input',
+      /documents\[1\]\.file_size.*line 1 column/,
+    );
+    throwsCode(
+      () => dv.buildManifestJsonFromText(header(1), text([{ ...docs[0], extra: 1 }])),
+      'invalid_input',
+      /documents\[0\].*unknown field `extra`/,
+    );
+    throwsCode(() => dv.buildManifestJsonFromText(header(1), text([docs[0]]).slice(0, -1)), 'invalid_input', /documents.*EOF/);
+    throwsCode(() => dv.buildManifestJsonFromText(header(1), text([docs[0]]) + ' x'), 'invalid_input', /trailing/);
+    throwsCode(() => dv.buildManifestJsonFromText(header(1), [docs[0]]), 'invalid_input', /documents.*string/);
+    throwsCode(
+      () => dv.buildManifestJsonFromText(header(1), text([docs[0]]), text([{ document_id: 'x', stage: 'upload', reason: '', attempts: 1 }])),
+      'invalid_input',
+      /failures\[0\]\.stage/,
+    );
+    throwsCode(() => dv.buildManifestJsonFromText(header(1), text([docs[0], docs[0]])), 'duplicate_document_id', /invoice_0000/);
   });
 });
 
