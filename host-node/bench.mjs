@@ -65,8 +65,11 @@ for (const count of [500, 100_000]) {
   const text = dv.buildManifestJson(header(count), docs);
   const bytes = Buffer.from(text);
   const decoder = new TextDecoder();
+  const recordsText = JSON.stringify(docs);
   put(count, medians(r * 2, {
     build: () => dv.buildManifestJson(header(count), docs),
+    'build-text': () => dv.buildManifestJsonFromText(header(count), recordsText),
+    'build-stringify': () => dv.buildManifestJsonFromText(header(count), JSON.stringify(docs)),
     'build-objects': () => dv.buildManifest(header(count), docs),
     summarize: () => dv.summarize(docs),
     'JSON.stringify(documents)': () => JSON.stringify(docs),
@@ -105,8 +108,18 @@ const rows = [
 ];
 for (const count of [500, 100_000]) {
   js[`build-inside/${count}`] = js[`build/${count}`] - js[`summarize/${count}`];
-  if (native) native[`build-inside/${count}`] = native[`build/${count}`];
-  for (const [label, key] of [...rows.slice(0, 3), ['build less bringing the records in (build - summarize)', 'build-inside'], ...rows.slice(3)]) {
+  js[`build-text-vs-memory/${count}`] = js[`build-text/${count}`];
+  if (native) {
+    native[`build-inside/${count}`] = native[`build/${count}`];
+    native[`build-stringify/${count}`] = native[`build/${count}`];
+    native[`build-text-vs-memory/${count}`] = native[`build/${count}`];
+  }
+  const textRows = [
+    ['build: records as one JSON string -> assemble -> canonical JSON (native parses the same text)', 'build-text'],
+    ['  the same, against native records already in memory', 'build-text-vs-memory'],
+    ['build: JS objects -> JSON.stringify -> buildManifestJsonFromText (native: records in memory)', 'build-stringify'],
+  ];
+  for (const [label, key] of [...rows.slice(0, 3), ['build less bringing the records in (build - summarize)', 'build-inside'], ...textRows, ...rows.slice(3)]) {
     const a = js[`${key}/${count}`];
     const b = native?.[`${key}/${count}`];
     console.log(`| ${label} | ${count.toLocaleString('en')} | ${ms(a)} | ${b === undefined ? '-' : ms(b)} | ${b ? (a / b).toFixed(2) + 'x' : '-'} |`);

@@ -8,6 +8,8 @@
 //! * `generate/N`: the N records alone (what `generateDocuments` computes).
 //! * `build/N`: N records already in memory, assembled and written (what `buildManifestJson`
 //!   does once its argument has crossed; hashing excluded, as in `core/benches/core.rs`).
+//! * `build-text/N`: the N records as one JSON array text, parsed, assembled and written (what
+//!   `buildManifestJsonFromText` does once its string has crossed).
 //! * `parse/N`: the manifest text read back and validated (what `validateManifest` does).
 
 use std::hint::black_box;
@@ -85,6 +87,16 @@ fn main() {
             format!("build/{count}"),
             median_ms(r * 2, || {
                 Manifest::assemble(header(count), docs.clone(), Vec::new())
+                    .expect("assembles")
+                    .to_json()
+            }),
+        ));
+        let records_text = serde_json::to_string(&docs).expect("records serialize");
+        out.push((
+            format!("build-text/{count}"),
+            median_ms(r * 2, || {
+                let docs: Vec<Document> = serde_json::from_str(&records_text).expect("records");
+                Manifest::assemble(header(count), docs, Vec::new())
                     .expect("assembles")
                     .to_json()
             }),

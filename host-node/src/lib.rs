@@ -504,37 +504,72 @@ type Result<T, E = Failure> = std::result::Result<T, E>;
 /// Reads argument `argument` from a JS value, naming the offending field on error
 /// (`documents[3].file_size`).
 ///
-/// The value goes through a JSON value first: serde-wasm-bindgen reads only the fields a struct
-/// names, so `deny_unknown_fields` would never see a misspelt or outdated field (a caller's
-/// `checksum` where the type now has `stored_checksum` would silently mean "no checksum").
+/// The value crosses as its `JSON.stringify` text, read in one pass ([`from_json_text`]): the
+/// engine writes the text far faster than the fields can be read one by one through the JS
+/// API (measured in BENCHMARKS.md), and the text carries every property, so
+/// `deny_unknown_fields` sees a misspelt or outdated field (a caller's `checksum` where the
+/// type now has `stored_checksum` would otherwise silently mean "no checksum").
 fn from_js<T: DeserializeOwned>(argument: &'static str, value: JsValue) -> Result<T> {
-    let json: serde_json::Value =
-        serde_wasm_bindgen::from_value(value).map_err(|e| Failure::Input {
-            argument: argument.to_owned(),
-            detail: js_error_text(&e),
-        })?;
-    serde_path_to_error::deserialize(json).map_err(|e| Failure::Input {
-        argument: at_path(argument, &e.path().to_string()),
-        detail: e.into_inner().to_string(),
-    })
+    let text = js_sys::JSON::stringify(&value).map_err(|e| {
+        let reason = e
+            .dyn_ref::<js_sys::Error>()
+            .and_then(|e| e.message().as_string())
+            .unwrap_or_else(|| String::from("it cannot be written as JSON"));
+        Failure::input(
+            argument,
+            format!("{reason}: pass plain data (numbers rather than BigInt, no cycles)"),
+        )
+    })?;
+    // `undefined`, functions and symbols have no JSON text.
+    let Some(text) = text.as_string() else {
+        return Err(Failure::input(
+            argument,
+            format!("expected a value, got {}", type_name(&value)),
+        ));
+    };
+    // A position in text the caller never saw would only confuse: the path says where.
+    read_json(argument, &text, Position::Omitted)
 }
 
-/// Reads argument `argument` from JSON text: one pass when it fits, and only when it does not
-/// a second one that tracks the path, for an error naming the field
-/// (`documents[3].file_size`) and its line and column.
+/// Reads argument `argument` from JSON text the caller passed, naming the field
+/// (`documents[3].file_size`) and its line and column on error.
 fn from_json_text<T: DeserializeOwned>(argument: &'static str, text: &str) -> Result<T> {
+    read_json(argument, text, Position::Given)
+}
+
+/// Whether an error names its line and column in the text.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Position {
+    Given,
+    Omitted,
+}
+
+/// One pass when the text fits, and only when it does not a second one that tracks the path,
+/// for the error.
+fn read_json<T: DeserializeOwned>(
+    argument: &'static str,
+    text: &str,
+    position: Position,
+) -> Result<T> {
     if let Ok(value) = serde_json::from_str(text) {
         return Ok(value);
     }
+    let detail = |e: serde_json::Error| {
+        let text = e.to_string();
+        match (position, text.rfind(" at line ")) {
+            (Position::Omitted, Some(i)) => text[..i].to_owned(),
+            _ => text,
+        }
+    };
     let mut de = serde_json::Deserializer::from_str(text);
     match serde_path_to_error::deserialize::<_, T>(&mut de) {
         Ok(value) => {
-            de.end().map_err(|e| Failure::input(argument, e))?;
+            de.end().map_err(|e| Failure::input(argument, detail(e)))?;
             Ok(value)
         }
         Err(e) => Err(Failure::Input {
             argument: at_path(argument, &e.path().to_string()),
-            detail: e.into_inner().to_string(),
+            detail: detail(e.into_inner()),
         }),
     }
 }

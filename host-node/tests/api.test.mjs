@@ -179,6 +179,15 @@ describe('buildManifest, buildManifestJson', () => {
     throwsCode(() => dv.buildManifest({ ...header(1), environment: 'PROD' }, [docs[0]]), 'invalid_input', /header\.environment/);
     throwsCode(() => dv.buildManifest({ ...header(1), source: { kind: 'ftp' } }, [docs[0]]), 'invalid_input', /header/);
     throwsCode(() => dv.buildManifest(header(1), 'documents'), 'invalid_input', /documents/);
+    // Records cross as their JSON text: what has none is refused by name, with the fix; unknown
+    // fields are refused, not dropped; a position in text the caller never saw is not given.
+    throwsCode(() => dv.buildManifest(header(1), [{ ...docs[0], file_size: 10n }]), 'invalid_input', /BigInt.*numbers rather than BigInt/);
+    const cyclic = { ...docs[0] };
+    cyclic.self = cyclic;
+    throwsCode(() => dv.buildManifest(header(1), [cyclic]), 'invalid_input', /circular.*no cycles/s);
+    throwsCode(() => dv.buildManifest(undefined, [docs[0]]), 'invalid_input', /header.*undefined/);
+    throwsCode(() => dv.buildManifest(header(1), [{ ...docs[0], extra: 1 }]), 'invalid_input', /unknown field `extra`/);
+    assert.throws(() => dv.buildManifest(header(1), [{ ...docs[0], file_size: -5 }]), (e) => !/line \d+ column/.test(e.message));
     throwsCode(() => dv.buildManifest(header(1), [docs[0]], [{ document_id: 'x', stage: 'upload', reason: '', attempts: 1 }]), 'invalid_input', /failures\[0\]\.stage/);
   });
 });
