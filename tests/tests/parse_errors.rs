@@ -204,3 +204,55 @@ fn retention_must_fit_the_day() {
     v["retention"]["until_the_heat_death"] = json!(true);
     assert_eq!(error_of(&v).code(), "invalid_json");
 }
+
+/// The forms of a valid manifest's data that the one-pass reading might take differently from
+/// the careful one: the fields as an array (serde reads a struct from one; docvault never
+/// writes it), the keys in another order, leading whitespace, another schema version in place.
+#[test]
+fn other_forms_of_a_manifest_read_the_same_both_ways() {
+    let both = |text: &str| {
+        let read = Manifest::from_json(text);
+        assert_eq!(read, Manifest::from_json_reference(text), "{text}");
+        read
+    };
+    let m = CASES[2].manifest();
+    let object = good();
+    // Keys sorted (serde_json's map without `preserve_order`): read as the same manifest.
+    assert_eq!(both(&object.to_string()), Ok(m.clone()));
+    assert_eq!(both(&format!(" \n\t{}", m.to_json())), Ok(m.clone()));
+    // The fields in their declared order, as an array: serde alone reads that as the manifest,
+    // docvault refuses it, as the careful reading always did.
+    let array = Value::Array(
+        [
+            "schema_version",
+            "backup_date",
+            "backup_timestamp",
+            "environment",
+            "run_id",
+            "status",
+            "source",
+            "retention",
+            "total_documents",
+            "total_failed",
+            "backup_summary",
+            "documents",
+            "failed_documents",
+        ]
+        .iter()
+        .map(|k| object.get(*k).cloned().unwrap_or(Value::Null))
+        .collect(),
+    )
+    .to_string();
+    assert_eq!(
+        serde_json::from_str::<Manifest>(&array).as_ref().ok(),
+        Some(&m),
+        "serde reads the array form"
+    );
+    assert_eq!(both(&array).expect_err("array form").code(), "invalid_json");
+    let mut v = good();
+    v["schema_version"] = json!(2);
+    assert_eq!(
+        both(&v.to_string()).expect_err("version").code(),
+        "schema_version"
+    );
+}
