@@ -515,20 +515,78 @@ fn from_js<T: DeserializeOwned>(argument: &'static str, value: JsValue) -> Resul
             .dyn_ref::<js_sys::Error>()
             .and_then(|e| e.message().as_string())
             .unwrap_or_else(|| String::from("it cannot be written as JSON"));
-        Failure::input(
-            argument,
-            format!("{reason}: pass plain data (numbers rather than BigInt, no cycles)"),
-        )
+        let fix = if reason.contains("Invalid string length") {
+            "it is too large to cross as one value: pass records that are JSON text to \
+             `buildManifestJsonFromText`, or fewer records per call"
+        } else {
+            "pass plain data (numbers rather than BigInt, no cycles, no getters that throw)"
+        };
+        Failure::input(argument, format!("{reason}: {fix}"))
     })?;
-    // `undefined`, functions and symbols have no JSON text.
+    // `undefined`, functions, symbols and objects whose `toJSON` gives nothing have no text.
     let Some(text) = text.as_string() else {
         return Err(Failure::input(
             argument,
-            format!("expected a value, got {}", type_name(&value)),
+            format!(
+                "it has no JSON value (got {}; a `toJSON` that gives nothing counts as none)",
+                type_name(&value)
+            ),
         ));
     };
+    if let Some(integer) = first_unsafe_integer(&text) {
+        return Err(Failure::input(
+            argument,
+            format!(
+                "it holds the number {integer}, above 2^53 - 1: a JavaScript number cannot hold \
+                 it exactly (it may already have been rounded): records can carry it as JSON \
+                 text (`buildManifestJsonFromText` reads numbers exactly); otherwise use a \
+                 smaller value"
+            ),
+        ));
+    }
     // A position in text the caller never saw would only confuse: the path says where.
     read_json(argument, &text, Position::Omitted)
+}
+
+/// The first integer of `JSON.stringify` text whose magnitude is above 2^53 - 1 (the largest a
+/// JS number holds exactly), outside strings. The engine has already rounded such a number to
+/// the nearest double, so its digits must not be read as exact. Numbers with a fraction or an
+/// exponent are left to the parser (no count or size field takes them).
+fn first_unsafe_integer(text: &str) -> Option<&str> {
+    const MAX_SAFE: u128 = (1 << 53) - 1;
+    let b = text.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'"' => {
+                i += 1;
+                while i < b.len() && b[i] != b'"' {
+                    i += if b[i] == b'\\' { 2 } else { 1 };
+                }
+                i += 1;
+            }
+            b'0'..=b'9' => {
+                let start = i;
+                while i < b.len() && b[i].is_ascii_digit() {
+                    i += 1;
+                }
+                let digits = &text[start..i];
+                let integer = !matches!(b.get(i), Some(b'.' | b'e' | b'E'));
+                if integer
+                    && digits.len() >= 16
+                    && digits.parse::<u128>().map_or(true, |n| n > MAX_SAFE)
+                {
+                    return Some(digits);
+                }
+                while i < b.len() && matches!(b[i], b'0'..=b'9' | b'.' | b'e' | b'E' | b'+' | b'-')
+                {
+                    i += 1;
+                }
+            }
+            _ => i += 1,
+        }
+    }
+    None
 }
 
 /// Reads argument `argument` from JSON text the caller passed, naming the field
@@ -1158,6 +1216,40 @@ mod tests {
     use docvault_core::DocumentId;
 
     use super::*;
+
+    #[test]
+    fn integers_a_js_number_cannot_hold_are_found_outside_strings() {
+        for (text, found) in [
+            (r#"{"file_size":9007199254740991}"#, None),
+            (
+                r#"{"file_size":9007199254740992}"#,
+                Some("9007199254740992"),
+            ),
+            (r#"[-9007199254740993]"#, Some("9007199254740993")),
+            (
+                r#"{"seed":18446744073709551616}"#,
+                Some("18446744073709551616"),
+            ),
+            (
+                r#"{"x":1234567890123456789012345678901234567890}"#,
+                Some("1234567890123456789012345678901234567890"),
+            ),
+            // Inside strings (escaped quotes included), and numbers with a fraction or an
+            // exponent, are not integers to check.
+            (
+                r#"{"id":"9007199254740993","k":"a\"9007199254740993"}"#,
+                None,
+            ),
+            (
+                r#"{"a":"\\","b":9007199254740993}"#,
+                Some("9007199254740993"),
+            ),
+            (r#"[1.5e300,90071992547409930.5,1e+21]"#, None),
+            (r#"[0,1,2,-3,"#, None),
+        ] {
+            assert_eq!(first_unsafe_integer(text), found, "{text}");
+        }
+    }
 
     #[test]
     fn codes_and_messages() {

@@ -187,6 +187,10 @@ describe('buildManifest, buildManifestJson', () => {
     throwsCode(() => dv.buildManifest(header(1), [cyclic]), 'invalid_input', /circular.*no cycles/s);
     throwsCode(() => dv.buildManifest(undefined, [docs[0]]), 'invalid_input', /header.*undefined/);
     throwsCode(() => dv.buildManifest(header(1), [{ ...docs[0], extra: 1 }]), 'invalid_input', /unknown field `extra`/);
+    // A number a JS number cannot hold exactly was rounded before it crossed: refused, not read.
+    throwsCode(() => dv.buildManifest(header(1), [{ ...docs[0], file_size: 2 ** 53 + 2 }]), 'invalid_input', /9007199254740994.*2\^53/);
+    throwsCode(() => dv.generateDocuments({ date: DATE, count: 3, seed: 9007199254740993 }), 'invalid_input', /2\^53/);
+    throwsCode(() => dv.buildManifest({ ...header(1), toJSON: () => undefined }, [docs[0]]), 'invalid_input', /header.*toJSON/);
     assert.throws(() => dv.buildManifest(header(1), [{ ...docs[0], file_size: -5 }]), (e) => !/line \d+ column/.test(e.message));
     throwsCode(() => dv.buildManifest(header(1), [docs[0]], [{ document_id: 'x', stage: 'upload', reason: '', attempts: 1 }]), 'invalid_input', /failures\[0\]\.stage/);
   });
