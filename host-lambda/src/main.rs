@@ -4,7 +4,6 @@
 use std::process::ExitCode;
 use std::time::Duration;
 
-use aws_config::BehaviorVersion;
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use docvault_core::Timestamp;
@@ -17,18 +16,38 @@ use docvault_s3::metrics::MetricsSink;
 use docvault_s3::store::S3Store;
 use lambda_runtime::{LambdaEvent, service_fn};
 use serde_json::Value;
+use tracing_subscriber::filter::{LevelFilter, Targets};
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .json()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+    // RUST_LOG as levels and targets ("info", "docvault_s3=debug,warn"): `Targets` reads that
+    // without EnvFilter's span and field syntax, which would link a regex engine into the
+    // bootstrap. An unreadable value logs at info and says so once the logger is up.
+    let rust_log = std::env::var("RUST_LOG").ok();
+    let parsed = rust_log.as_deref().map(str::parse::<Targets>);
+    let filter = match &parsed {
+        Some(Ok(targets)) => targets.clone(),
+        _ => Targets::new().with_default(LevelFilter::INFO),
+    };
+    tracing_subscriber::registry()
+        .with(
+            tracing_subscriber::fmt::layer()
+                .json()
+                .with_current_span(false)
+                .with_writer(std::io::stderr),
         )
-        .with_current_span(false)
-        .with_writer(std::io::stderr)
+        .with(filter)
         .init();
+    if let (Some(value), Some(Err(error))) = (&rust_log, &parsed) {
+        tracing::warn!(
+            rust_log = %value,
+            %error,
+            "RUST_LOG is not a level or a list of target=level pairs (e.g. \"info\" or \
+             \"docvault_s3=debug,warn\"); logging at info"
+        );
+    }
 
     let config = match Config::from_lookup(|k| std::env::var(k).ok()) {
         Ok(c) => c,
@@ -38,7 +57,7 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let sdk = aws_config::defaults(BehaviorVersion::latest())
+    let sdk = docvault_s3::sdk::defaults()
         .retry_config(RetryConfig::standard().with_max_attempts(config.max_attempts))
         .timeout_config(
             TimeoutConfig::builder()

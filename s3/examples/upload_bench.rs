@@ -9,7 +9,6 @@
 
 use std::time::Instant;
 
-use aws_config::BehaviorVersion;
 use docvault_core::{
     Document, DocumentId, DocumentMetadata, Encryption, GeneratedDocument, Generator,
     GeneratorSpec, Label, Layout, ManifestHeader, PlanOptions, Priority, Sha256Digest,
@@ -91,7 +90,7 @@ async fn main() {
         .map_or("2026-11-27", String::as_str)
         .parse()
         .expect("DATE");
-    let sdk = aws_config::defaults(BehaviorVersion::latest())
+    let sdk = docvault_s3::sdk::defaults()
         .endpoint_url(endpoint)
         .region(aws_config::Region::new("us-east-1"))
         .load()

@@ -25,6 +25,7 @@
 //! * [`stream`]: checked and hashed streams.
 //! * [`split`]: S3's size limits and the single-PUT-or-parts decision.
 //! * [`url`]: `s3://bucket/prefix` and bucket names.
+//! * [`sdk`]: the SDK's defaults with docvault's HTTPS client (rustls on ring), for every host.
 //! * [`metrics`]: the core's metric sets to CloudWatch (EMF lines or `PutMetricData`).
 //! * `memory` (feature `test-util`): an in-memory store that fails as told, for tests.
 
@@ -38,6 +39,7 @@ pub mod memory;
 pub mod metrics;
 pub mod prune;
 pub mod restore;
+pub mod sdk;
 pub mod shard;
 pub mod split;
 pub mod store;

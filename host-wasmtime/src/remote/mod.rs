@@ -53,7 +53,7 @@ pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
 
 /// The SDK's configuration from the flags (and the usual AWS variables).
 pub(crate) async fn sdk_config(s3: &S3Args) -> aws_config::SdkConfig {
-    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
+    let mut loader = docvault_s3::sdk::defaults()
         .region(aws_config::Region::new(s3.region.clone()))
         .retry_config(
             aws_config::retry::RetryConfig::standard().with_max_attempts(s3.max_attempts.max(1)),
