@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Lambda upload benchmarks against s3s-fs on loopback (server on core 0, client on core 1),
 # medians of RUNS runs. Prints a Markdown summary; raw JSON lines in target/bench/lambda.jsonl.
+# Every case also records the CPU time the server spent on it ("server_cpu_s", from
+# /proc/PID/stat, 10 ms ticks): s3s-fs is pinned to one core, so that is the least time the
+# case could take on this server, and PUTs divided by it is the server's ceiling in PUT/s.
 #   scripts/bench-lambda.sh [RUNS]     (default 5)
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -29,8 +32,12 @@ mkdir -p target/bench
 out=target/bench/lambda.jsonl
 : > "$out"
 date_for() { date -u -d "2026-01-01 + $1 days" +%F; }  # a fresh day per backup run
-record() { # LABEL JSON
-  echo "{\"case\": \"$1\", \"result\": $2}" >> "$out"
+tick=$(getconf CLK_TCK)
+server_cpu() { # the server's user+system CPU seconds so far (fields 14 and 15 of its stat)
+  awk -v t="$tick" '{ print ($14 + $15) / t }' "/proc/$server/stat"
+}
+record() { # LABEL JSON SERVER_CPU_BEFORE : adds the server's CPU seconds since then
+  echo "{\"case\": \"$1\", \"result\": $2, \"server_cpu_s\": $(awk -v a="$3" -v b="$(server_cpu)" 'BEGIN { print b - a }')}" >> "$out"
 }
 timed() { # OUTFILE command... : runs it, output to OUTFILE, prints wall seconds
   local t0 t1
@@ -44,14 +51,21 @@ tmp=$(mktemp)
 
 for r in $(seq "$RUNS"); do
   echo "run $r/$RUNS" >&2
-  record docvault-10k-4KiB "$(taskset -c 1 $BENCH "$url" bench 10000 4096 64 "$(date_for $((r * 10 + 1)))")"
-  record boto3-8threads-10k-4KiB "$(taskset -c 1 "${PYBIN[@]}" benches/boto3_upload.py threads "$url" bench 10000 4096 8)"
+  c=$(server_cpu)
+  res=$(taskset -c 1 $BENCH "$url" bench 10000 4096 64 "$(date_for $((r * 10 + 1)))")
+  record docvault-10k-4KiB "$res" "$c"
+  c=$(server_cpu)
+  res=$(taskset -c 1 "${PYBIN[@]}" benches/boto3_upload.py threads "$url" bench 10000 4096 8)
+  record boto3-8threads-10k-4KiB "$res" "$c"
+  c=$(server_cpu)
   w=$(timed "$tmp" taskset -c 1 $BENCH "$url" bench 500 generated 32 "$(date_for $((r * 10 + 2)))")
-  record docvault-spec-500 "$(with_wall "$w" < "$tmp")"
+  record docvault-spec-500 "$(with_wall "$w" < "$tmp")" "$c"
+  c=$(server_cpu)
   w=$(timed "$tmp" taskset -c 1 "${PYBIN[@]}" benches/boto3_upload.py spec "$url" bench 500)
-  record boto3-spec-500 "$(with_wall "$w" < "$tmp")"
+  record boto3-spec-500 "$(with_wall "$w" < "$tmp")" "$c"
 done
-record docvault-100k-4KiB "$(taskset -c 1 $BENCH "$url" bench 100000 4096 64 "$(date_for 999)")"
+c=$(server_cpu)
+record docvault-100k-4KiB "$(taskset -c 1 $BENCH "$url" bench 100000 4096 64 "$(date_for 999)")" "$c"
 
 "${PYBIN[@]}" - "$out" <<'PY'
 import json, statistics, sys
@@ -59,6 +73,10 @@ rows = [json.loads(l) for l in open(sys.argv[1])]
 def med(case, key):
     vals = [r["result"][key] for r in rows if r["case"] == case]
     return statistics.median(vals) if vals else float("nan")
+def server(case):  # median server CPU seconds per case, and the ceiling it implies in PUT/s
+    vals = [(r["server_cpu_s"], r["result"]["puts"]) for r in rows if r["case"] == case]
+    cpu = statistics.median(c for c, _ in vals)
+    return cpu, statistics.median(p / c for c, p in vals if c > 0)
 d, b = med("docvault-10k-4KiB", "puts_per_s"), med("boto3-8threads-10k-4KiB", "puts_per_s")
 print(f"| 10,000 x 4 KiB PUT/s | docvault {d:,.0f} | boto3 8 threads {b:,.0f} | ratio {d/b:.1f}x |")
 print(f"| client CPU per PUT | docvault {med('docvault-10k-4KiB','cpu_ms_per_put'):.3f} ms | boto3 {med('boto3-8threads-10k-4KiB','cpu_ms_per_put'):.3f} ms | |")
@@ -68,4 +86,9 @@ print(f"| spec day (500 + manifest), warm | docvault {dw*1000:.0f} ms | boto3 se
 print(f"| spec day, including process start | docvault {ds*1000:.0f} ms | boto3 sequential {bs*1000:.0f} ms | {bs/ds:.1f}x |")
 print(f"| peak RSS | 10k: {med('docvault-10k-4KiB','max_rss_kb')/1024:.1f} MiB | 100k: {med('docvault-100k-4KiB','max_rss_kb')/1024:.1f} MiB | |")
 print(f"| 100,000 x 4 KiB PUT/s | docvault {med('docvault-100k-4KiB','puts_per_s'):,.0f} | | |")
+_, ceil = server("docvault-10k-4KiB")
+_, bceil = server("boto3-8threads-10k-4KiB")
+print(f"| server ceiling, 10,000 x 4 KiB (PUTs / server CPU s) | under docvault {ceil:,.0f} PUT/s | under boto3 {bceil:,.0f} PUT/s | docvault at {d/ceil:.0%} of it |")
+scpu, _ = server("docvault-spec-500")
+print(f"| spec day: server CPU (least possible time) | {scpu*1000:.0f} ms | docvault warm {dw*1000:.0f} ms | {dw/scpu:.2f}x |")
 PY
