@@ -791,4 +791,27 @@ mod tests {
             "wrong_date"
         );
     }
+
+    #[test]
+    fn committed_errors_are_one_line_of_single_spaced_text() {
+        let date: BackupDate = "2026-11-27".parse().unwrap();
+        let other: BackupDate = "2026-11-26".parse().unwrap();
+        let errors = [
+            ManifestForm::from_committed(b"{\xff}", date).unwrap_err(),
+            ManifestForm::from_committed(&day(4).to_parted(2).unwrap().root_json, other)
+                .unwrap_err(),
+            CommittedError::NotComplete {
+                status: BackupStatus::Incomplete,
+            },
+            CommittedError::TooLarge { size: 2, limit: 1 },
+        ];
+        for error in errors {
+            let text = error.to_string();
+            assert!(
+                !text.contains("  ") && !text.contains('\n'),
+                "{}: {text:?}",
+                error.code()
+            );
+        }
+    }
 }

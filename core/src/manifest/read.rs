@@ -314,7 +314,8 @@ pub enum CommittedError {
     },
     /// Not UTF-8.
     #[error(
-        "the manifest is not UTF-8 text (first bad byte at offset {at}): docvault did not          write it, or it was altered; it is left as it is"
+        "the manifest is not UTF-8 text (first bad byte at offset {at}): docvault did not \
+         write it, or it was altered; it is left as it is"
     )]
     NotUtf8 {
         /// Offset of the first byte that is not UTF-8.
@@ -325,7 +326,8 @@ pub enum CommittedError {
     Invalid(ManifestError),
     /// The manifest of another day.
     #[error(
-        "it is the manifest of {found}, not of {expected}: the backup set was moved or edited;          it is left as it is"
+        "it is the manifest of {found}, not of {expected}: the backup set was moved or edited; \
+         it is left as it is"
     )]
     WrongDate {
         /// The date it records.
@@ -335,7 +337,8 @@ pub enum CommittedError {
     },
     /// An incomplete-run report where the commit point should be.
     #[error(
-        "it has status {status}: only a complete manifest may be stored at a day's commit key;          it is left as it is"
+        "it has status {status}: only a complete manifest may be stored at a day's commit key; \
+         it is left as it is"
     )]
     NotComplete {
         /// The status it records.
