@@ -16,6 +16,7 @@
 //! * `assemble`: a manifest from a run's results;
 //! * `write`: the canonical JSON text;
 //! * `read`: parsing and validating untrusted text, and loading a day's committed manifest;
+//! * `canonical`: the fast reading of text in exactly the form `write` gives it;
 //! * [`parted`]: the form of a day too large for one JSON document (a root and its parts).
 
 use std::collections::BTreeMap;
@@ -27,6 +28,7 @@ use crate::model::{BackupDate, Document, Label, Timestamp};
 use crate::retention::DayRetention;
 
 mod assemble;
+mod canonical;
 pub mod parted;
 mod read;
 pub mod rules;

@@ -209,12 +209,13 @@ pub(super) fn probe(text: &str) -> Result<Probe, ManifestError> {
 }
 
 /// A one-document manifest parsed in one pass, not yet validated, or `None` when the text is
-/// not one; the careful way ([`Manifest::from_json_reference`]) then says why. Whatever parses
-/// here the careful way parses too, to the same value: its probe refuses only a root (which has
-/// `parts`, an unknown field here), another schema version (which `validate` refuses with the
-/// same error), and text that is not a JSON object: serde reads a struct from an array of its
-/// fields too, a form docvault never writes and the careful way refuses, so only an object is
-/// read here.
+/// not one; the careful way ([`Manifest::from_json_reference`]) then says why. Text in the
+/// canonical form docvault writes is read by [`canonical`](super::canonical), anything else by
+/// serde. Whatever parses here the careful way parses too, to the same value: its probe
+/// refuses only a root (which has `parts`, an unknown field here), another schema version
+/// (which `validate` refuses with the same error), and text that is not a JSON object: serde
+/// reads a struct from an array of its fields too, a form docvault never writes and the careful
+/// way refuses, so only an object is read here.
 pub(super) fn parse_whole(text: &str) -> Option<Manifest> {
     if !text
         .trim_start_matches([' ', '\t', '\n', '\r'])
@@ -222,7 +223,7 @@ pub(super) fn parse_whole(text: &str) -> Option<Manifest> {
     {
         return None;
     }
-    serde_json::from_str(text).ok()
+    super::canonical::read(text).or_else(|| serde_json::from_str(text).ok())
 }
 
 /// Parses JSON text into `T`, naming the path of the first field that does not fit. Text that
