@@ -56,34 +56,62 @@ pub fn attributes(id: &DocumentId) -> Attributes {
     }
 }
 
+/// MIME types by (lowercased) extension.
+const CONTENT_TYPES: &[(&[&str], &str)] = &[
+    (&["txt", "text", "log"], "text/plain; charset=utf-8"),
+    (&["csv"], "text/csv"),
+    (&["tsv"], "text/tab-separated-values"),
+    (&["md"], "text/markdown; charset=utf-8"),
+    (&["html", "htm"], "text/html"),
+    (&["json"], "application/json"),
+    (&["xml"], "application/xml"),
+    (&["pdf"], "application/pdf"),
+    (&["rtf"], "application/rtf"),
+    (&["doc"], "application/msword"),
+    (
+        &["docx"],
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    ),
+    (&["xls"], "application/vnd.ms-excel"),
+    (
+        &["xlsx"],
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    ),
+    (&["ppt"], "application/vnd.ms-powerpoint"),
+    (
+        &["pptx"],
+        "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+    ),
+    (&["odt"], "application/vnd.oasis.opendocument.text"),
+    (&["ods"], "application/vnd.oasis.opendocument.spreadsheet"),
+    (&["eml"], "message/rfc822"),
+    (&["png"], "image/png"),
+    (&["jpg", "jpeg"], "image/jpeg"),
+    (&["gif"], "image/gif"),
+    (&["tif", "tiff"], "image/tiff"),
+    (&["zip"], "application/zip"),
+];
+
+/// The MIME type of any other extension, or of none.
+const UNKNOWN_CONTENT_TYPE: &str = "application/octet-stream";
+
 /// MIME type by (lowercased) extension.
 pub fn content_type(ext: Option<&str>) -> &'static str {
-    match ext.unwrap_or("") {
-        "txt" | "text" | "log" => "text/plain; charset=utf-8",
-        "csv" => "text/csv",
-        "tsv" => "text/tab-separated-values",
-        "md" => "text/markdown; charset=utf-8",
-        "html" | "htm" => "text/html",
-        "json" => "application/json",
-        "xml" => "application/xml",
-        "pdf" => "application/pdf",
-        "rtf" => "application/rtf",
-        "doc" => "application/msword",
-        "docx" => "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-        "xls" => "application/vnd.ms-excel",
-        "xlsx" => "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        "ppt" => "application/vnd.ms-powerpoint",
-        "pptx" => "application/vnd.openxmlformats-officedocument.presentationml.presentation",
-        "odt" => "application/vnd.oasis.opendocument.text",
-        "ods" => "application/vnd.oasis.opendocument.spreadsheet",
-        "eml" => "message/rfc822",
-        "png" => "image/png",
-        "jpg" | "jpeg" => "image/jpeg",
-        "gif" => "image/gif",
-        "tif" | "tiff" => "image/tiff",
-        "zip" => "application/zip",
-        _ => "application/octet-stream",
-    }
+    let ext = ext.unwrap_or("");
+    CONTENT_TYPES
+        .iter()
+        .find(|(exts, _)| exts.contains(&ext))
+        .map_or(UNKNOWN_CONTENT_TYPE, |(_, mime)| mime)
+}
+
+/// `mime` as the convention's own `'static` text when it is one of its types (so a record can
+/// hold it without a copy), `None` for any other.
+pub fn known_content_type(mime: &str) -> Option<&'static str> {
+    CONTENT_TYPES
+        .iter()
+        .map(|(_, known)| *known)
+        .chain([UNKNOWN_CONTENT_TYPE])
+        .find(|known| *known == mime)
 }
 
 #[cfg(test)]
@@ -134,5 +162,18 @@ mod tests {
             "a dot file has no extension"
         );
         assert_eq!(attrs("hr/a.tar~").0, "document", "not a label");
+    }
+
+    #[test]
+    fn every_type_the_convention_gives_is_known() {
+        for ext in CONTENT_TYPES.iter().flat_map(|(exts, _)| *exts) {
+            let mime = content_type(Some(ext));
+            assert_eq!(known_content_type(mime), Some(mime), "{ext}");
+        }
+        assert_eq!(
+            known_content_type(content_type(None)),
+            Some(UNKNOWN_CONTENT_TYPE)
+        );
+        assert_eq!(known_content_type("text/plain"), None);
     }
 }

@@ -140,7 +140,7 @@ impl Generator {
             created_date: created,
             file_size: body.len() as u64,
             checksum: Sha256Digest::of(body),
-            content_type: content_type.into(),
+            content_type: compact_str::CompactString::const_new(content_type),
             source: None,
             parts: None,
             metadata: DocumentMetadata {

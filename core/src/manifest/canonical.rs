@@ -16,6 +16,7 @@
 use compact_str::CompactString;
 
 use super::Manifest;
+use crate::convention::known_content_type;
 use crate::model::{
     Document, DocumentId, DocumentMetadata, Label, Sha256Digest, Timestamp, UploadParts,
 };
@@ -171,7 +172,12 @@ impl<'a> Reader<'a> {
         self.literal(",\"checksum\":")?;
         let checksum: Sha256Digest = self.string()?.parse().ok()?;
         self.literal(",\"content_type\":")?;
-        let content_type = CompactString::new(self.string()?);
+        let content_type = self.string()?;
+        // The convention's types are held as the static text they are, without a copy.
+        let content_type = known_content_type(content_type).map_or_else(
+            || CompactString::new(content_type),
+            CompactString::const_new,
+        );
         self.literal(",\"object_key\":")?;
         let object_key = self.string()?.to_owned();
         let source = if self.eat(",\"source\":") {
