@@ -13,6 +13,8 @@
 //! The created date is the host's to give (a file's modification time, an object's
 //! `LastModified`), as is the stored key (`documents/P`).
 
+use compact_str::CompactString;
+
 use crate::model::{DocumentId, DocumentMetadata, Label, Priority};
 
 /// What the convention says about a document (see the module documentation).
@@ -22,8 +24,8 @@ pub struct Attributes {
     pub doc_type: Label,
     /// Business metadata.
     pub metadata: DocumentMetadata,
-    /// MIME type.
-    pub content_type: &'static str,
+    /// MIME type: the convention's own static text, so a record holds it without a copy.
+    pub content_type: CompactString,
 }
 
 /// The convention: type, department, priority, confidentiality and content type of the
@@ -52,7 +54,7 @@ pub fn attributes(id: &DocumentId) -> Attributes {
             priority: Priority::Medium,
             confidential: false,
         },
-        content_type: content_type(ext.as_deref()),
+        content_type: CompactString::const_new(content_type(ext.as_deref())),
     }
 }
 
@@ -118,14 +120,14 @@ pub fn known_content_type(mime: &str) -> Option<&'static str> {
 mod tests {
     use super::*;
 
-    fn attrs(path: &str) -> (String, String, &'static str) {
+    fn attrs(path: &str) -> (String, String, String) {
         let a = attributes(&DocumentId::new(path).unwrap());
         assert_eq!(a.metadata.priority, Priority::Medium);
         assert!(!a.metadata.confidential);
         (
             a.doc_type.to_string(),
             a.metadata.department.to_string(),
-            a.content_type,
+            a.content_type.to_string(),
         )
     }
 
@@ -133,7 +135,7 @@ mod tests {
     fn the_convention() {
         assert_eq!(
             attrs("finance/2026/q1.PDF"),
-            ("pdf".into(), "finance".into(), "application/pdf")
+            ("pdf".into(), "finance".into(), "application/pdf".into())
         );
         assert_eq!(
             attrs("Sales/deal.docx").1,
@@ -145,7 +147,7 @@ mod tests {
             (
                 "txt".into(),
                 "unassigned".into(),
-                "text/plain; charset=utf-8"
+                "text/plain; charset=utf-8".into()
             )
         );
         assert_eq!(
@@ -153,7 +155,7 @@ mod tests {
             (
                 "document".into(),
                 "unassigned".into(),
-                "application/octet-stream"
+                "application/octet-stream".into()
             )
         );
         assert_eq!(

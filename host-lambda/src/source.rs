@@ -334,7 +334,7 @@ async fn read<S: ObjectStore>(
             .unwrap_or(at),
         file_size: size,
         checksum,
-        content_type: attrs.content_type.into(),
+        content_type: attrs.content_type,
         source: Some(uri),
         parts: parts.map(Box::new),
         metadata: attrs.metadata,

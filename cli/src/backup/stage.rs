@@ -332,7 +332,7 @@ fn document(
             .map_or(at, Timestamp::truncate_to_seconds),
         file_size: size,
         checksum,
-        content_type: attrs.content_type.into(),
+        content_type: attrs.content_type,
         object_key: key.to_owned(),
         source: None,
         parts: None,
