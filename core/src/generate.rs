@@ -9,6 +9,7 @@
 //! memo; departments through finance, hr, operations, sales; priorities through low, medium,
 //! high; every fifth document (index divisible by 5) is confidential; ids are `{type}_{i:04}`.
 
+use crate::convention;
 use crate::layout::Layout;
 use crate::model::{
     BackupDate, Document, DocumentId, DocumentMetadata, Label, Priority, Sha256Digest,
@@ -113,10 +114,9 @@ impl Generator {
             .plus_seconds(-86_400 + (rng.next() % 86_400) as i64);
         let size = MIN_BODY + rng.next() % (MAX_BODY - MIN_BODY + 1);
         let id = format!("{}_{index:04}", doc_type.as_str());
-        let (content_type, ext) = match kind {
-            0 | 1 => ("text/csv", "csv"),
-            _ => ("text/plain; charset=utf-8", "txt"),
-        };
+        let csv = kind < 2;
+        let ext = if csv { "csv" } else { "txt" };
+        let content_type = convention::content_type(Some(ext));
 
         body.clear();
         write_header(
@@ -129,7 +129,7 @@ impl Generator {
             confidential,
             self.spec.seed,
         );
-        fill_body(body, kind < 2, size as usize, &mut rng);
+        fill_body(body, csv, size as usize, &mut rng);
 
         let document_id =
             DocumentId::new(&id).unwrap_or_else(|_| unreachable!("generated id {id} is valid"));
